@@ -1,0 +1,176 @@
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Validation, ValidationError};
+use crate::validate;
+
+/// Database engines (`DatabaseTypeEnum`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = DatabaseTypeEnum))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[allow(missing_docs)]
+pub enum DatabaseType {
+    Mongodb,
+    Mysql,
+    Postgresql,
+    Redis,
+}
+
+impl DatabaseType {
+    /// The versions Slipway can run, oldest first. A request may name one of
+    /// these or a minor release of it (`16` or `16.4`).
+    pub fn versions(self) -> &'static [&'static str] {
+        match self {
+            DatabaseType::Postgresql => &["12", "13", "14", "15", "16", "17"],
+            DatabaseType::Mysql => &["5.7", "8.0", "8.4", "10.11", "11.4"],
+            DatabaseType::Mongodb => &["5.0", "6.0", "7.0", "8.0"],
+            DatabaseType::Redis => &["6", "7", "7.2"],
+        }
+    }
+
+    /// The wire name (`POSTGRESQL`, ...), also used in built-in variable names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatabaseType::Mongodb => "MONGODB",
+            DatabaseType::Mysql => "MYSQL",
+            DatabaseType::Postgresql => "POSTGRESQL",
+            DatabaseType::Redis => "REDIS",
+        }
+    }
+
+    /// The port the engine listens on.
+    pub fn default_port(self) -> u16 {
+        match self {
+            DatabaseType::Mongodb => 27017,
+            DatabaseType::Mysql => 3306,
+            DatabaseType::Postgresql => 5432,
+            DatabaseType::Redis => 6379,
+        }
+    }
+
+    fn supports(self, version: &str) -> bool {
+        self.versions().iter().any(|known| {
+            version == *known
+                || version
+                    .strip_prefix(known)
+                    .and_then(|rest| rest.strip_prefix('.'))
+                    .is_some_and(|minor| !minor.is_empty() && minor.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        })
+    }
+}
+
+/// Where a database runs (`DatabaseModeEnum`): a container on the cluster,
+/// or a database on a server registered with the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = DatabaseModeEnum))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[allow(missing_docs)]
+pub enum DatabaseMode {
+    Container,
+    Managed,
+}
+
+/// Who can reach a database (`DatabaseAccessibilityEnum`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = DatabaseAccessibilityEnum))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[allow(missing_docs)]
+pub enum DatabaseAccessibility {
+    #[default]
+    Private,
+    Public,
+}
+
+/// A database (`DatabaseRequest`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = DatabaseRequest))]
+pub struct DatabaseSpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: DatabaseType,
+    pub version: String,
+    pub mode: DatabaseMode,
+    #[serde(default)]
+    pub accessibility: DatabaseAccessibility,
+    /// CPU in millicores.
+    #[serde(default = "cpu")]
+    pub cpu: u32,
+    /// Memory in MiB.
+    #[serde(default = "memory")]
+    pub memory: u32,
+    /// Disk in GiB.
+    #[serde(default = "storage")]
+    pub storage: u32,
+    /// MANAGED mode only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
+    #[serde(default = "icon")]
+    pub icon_uri: String,
+    #[serde(default)]
+    pub annotations_groups: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub labels_groups: Vec<serde_json::Value>,
+}
+
+fn cpu() -> u32 {
+    250
+}
+fn memory() -> u32 {
+    256
+}
+fn storage() -> u32 {
+    10
+}
+fn icon() -> String {
+    "app://qovery-console/database".to_owned()
+}
+
+impl DatabaseSpec {
+    pub(super) fn prepare(&mut self) -> Validation {
+        validate::name("name", &self.name)?;
+        if !self.kind.supports(&self.version) {
+            return Err(ValidationError::new(
+                "version",
+                format!(
+                    "must be a supported {} version ({}), got `{}`",
+                    self.kind.as_str(),
+                    self.kind.versions().join(", "),
+                    self.version
+                ),
+            ));
+        }
+        super::common::validate_resources(self.cpu, self.memory, 0)?;
+        validate::range("storage", self.storage, 1, 16 * 1024)?;
+        if self.instance_type.is_some() && self.mode == DatabaseMode::Container {
+            return Err(ValidationError::new("instance_type", "applies to MANAGED databases only"));
+        }
+        super::common::refuse_unsupported(&self.annotations_groups, &self.labels_groups, false)
+    }
+
+    pub(super) fn check_edit(&self, previous: &Self) -> Validation {
+        if self.kind != previous.kind {
+            return Err(ValidationError::new("type", "cannot be changed; create a new database instead"));
+        }
+        if self.mode != previous.mode {
+            return Err(ValidationError::new("mode", "cannot be changed; create a new database instead"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_checked_per_engine() {
+        assert!(DatabaseType::Postgresql.supports("16"));
+        assert!(DatabaseType::Postgresql.supports("16.4"));
+        assert!(!DatabaseType::Postgresql.supports("99"));
+        assert!(!DatabaseType::Postgresql.supports("16."));
+        assert!(!DatabaseType::Postgresql.supports("160"));
+        assert!(DatabaseType::Redis.supports("7.2"));
+        assert!(!DatabaseType::Redis.supports("8.0"));
+    }
+}
