@@ -1,1 +1,198 @@
+//! Slipway's store: every resource, token and (later) deployment, in SQLite
+//! or PostgreSQL.
+//!
+//! One [`Store`] type serves both backends. SQLite is the embedded default (a
+//! file under the data directory, WAL mode); PostgreSQL is for users who run
+//! several Slipway processes. Both apply their own migrations at start
+//! (`migrations/<dialect>/`), and the same SQL text runs on both: only
+//! portable SQL with `$n` parameters is used, and the one test suite in
+//! `tests/` runs against each backend.
+//!
+//! Resources share one table shape (see [`record`]): key columns that carry
+//! the constraints (unique names per parent, cascading deletes, "in use"
+//! references), and the resource itself as a JSON document. Every lookup is
+//! scoped by organization, so a caller can never read across tenants by
+//! guessing an id.
 
+mod backend;
+pub mod record;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use slipway_model::{ApiToken, Cluster, ContainerRegistry, Organization, Timestamp, Uuid};
+
+pub use record::{Key, Record, Table};
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No such resource in this organization.
+    #[error("{what} not found")]
+    NotFound {
+        /// What was looked for.
+        what: &'static str,
+    },
+    /// The name is already taken under the same parent.
+    #[error("a {what} named `{name}` already exists")]
+    NameTaken {
+        /// What kind of resource.
+        what: &'static str,
+        /// The name asked for.
+        name: String,
+    },
+    /// Another resource still refers to this one.
+    #[error("{what} is still in use")]
+    InUse {
+        /// What could not be deleted.
+        what: &'static str,
+    },
+    /// A stored document no longer parses (a bug or a manual edit).
+    #[error("corrupt store: {0}")]
+    Corrupt(String),
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed at start.
+    #[error("migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Result of a store operation.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Where the store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// A SQLite database file, created if missing.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL (`postgres://user:pass@host/db`).
+    Postgres(String),
+}
+
+/// A new organization together with what it starts with, written in one
+/// transaction so that a crash never leaves half a tenant.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    /// The organization.
+    pub organization: Organization,
+    /// Its clusters.
+    pub clusters: Vec<Cluster>,
+    /// Its container registries.
+    pub registries: Vec<ContainerRegistry>,
+    /// Its API tokens, each with the SHA-256 digest of its secret.
+    pub tokens: Vec<(ApiToken, String)>,
+}
+
+/// Narrows a listing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filter<'a> {
+    /// Only children of this parent (project, environment).
+    pub parent: Option<Uuid>,
+    /// Only this sub-kind (a service type's wire name).
+    pub kind: Option<&'a str>,
+}
+
+impl Filter<'_> {
+    /// Children of `parent`.
+    pub fn parent(parent: Uuid) -> Self {
+        Filter { parent: Some(parent), kind: None }
+    }
+}
+
+/// The store. Cheap to clone: it holds a connection pool.
+#[derive(Debug, Clone)]
+pub struct Store {
+    backend: backend::Backend,
+}
+
+impl Store {
+    /// Connects (creating a SQLite file if needed) and applies migrations.
+    pub async fn open(config: &StoreConfig) -> Result<Store> {
+        let backend = backend::Backend::open(config).await?;
+        Ok(Store { backend })
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn dialect(&self) -> &'static str {
+        self.backend.dialect()
+    }
+
+    /// Writes a new organization and everything it starts with, atomically.
+    pub async fn create_tenant(&self, tenant: &Tenant) -> Result<()> {
+        self.backend.create_tenant(tenant).await
+    }
+
+    /// Every organization on this server, oldest first.
+    pub async fn list_organizations(&self) -> Result<Vec<Organization>> {
+        self.backend.list_organizations().await
+    }
+
+    /// One organization.
+    pub async fn get_organization(&self, id: Uuid) -> Result<Organization> {
+        self.backend.get_organization(id).await
+    }
+
+    /// Replaces an organization's document.
+    pub async fn update_organization(&self, org: &Organization) -> Result<()> {
+        self.backend.update_organization(org).await
+    }
+
+    /// Adds a resource. Fails with [`StoreError::NameTaken`] when its name is
+    /// used under the same parent.
+    pub async fn insert<R: Record>(&self, record: &R) -> Result<()> {
+        self.backend.insert(R::TABLE, R::WHAT, &record.key(), &record.to_body()).await
+    }
+
+    /// Replaces a resource (its name may change).
+    pub async fn update<R: Record>(&self, record: &R) -> Result<()> {
+        self.backend.update(R::TABLE, R::WHAT, &record.key(), &record.to_body()).await
+    }
+
+    /// One resource of an organization.
+    pub async fn get<R: Record>(&self, organization_id: Uuid, id: Uuid) -> Result<R> {
+        R::from_body(self.backend.get(R::TABLE, R::WHAT, organization_id, id).await?)
+    }
+
+    /// Resources of an organization, oldest first.
+    pub async fn list<R: Record>(&self, organization_id: Uuid, filter: Filter<'_>) -> Result<Vec<R>> {
+        let bodies = self.backend.list(R::TABLE, organization_id, filter).await?;
+        bodies.into_iter().map(R::from_body).collect()
+    }
+
+    /// Deletes a resource and, by cascade, what it holds. Fails with
+    /// [`StoreError::InUse`] when another resource still refers to it.
+    pub async fn delete<R: Record>(&self, organization_id: Uuid, id: Uuid) -> Result<()> {
+        self.backend.delete(R::TABLE, R::WHAT, organization_id, id).await
+    }
+
+    /// How many environments each project of an organization has.
+    pub async fn environment_counts(&self, organization_id: Uuid) -> Result<HashMap<Uuid, u64>> {
+        self.backend.environment_counts(organization_id).await
+    }
+
+    /// Stores a new API token under the digest of its secret.
+    pub async fn insert_token(&self, token: &ApiToken, token_hash: &str) -> Result<()> {
+        self.backend.insert_token(token, token_hash).await
+    }
+
+    /// The tokens of an organization, oldest first.
+    pub async fn list_tokens(&self, organization_id: Uuid) -> Result<Vec<ApiToken>> {
+        self.backend.list_tokens(organization_id).await
+    }
+
+    /// The token whose secret has this digest, if any.
+    pub async fn token_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>> {
+        self.backend.token_by_hash(token_hash).await
+    }
+
+    /// Revokes a token.
+    pub async fn delete_token(&self, organization_id: Uuid, id: Uuid) -> Result<()> {
+        self.backend.delete_token(organization_id, id).await
+    }
+
+    /// Records that a token was used.
+    pub async fn touch_token(&self, id: Uuid, at: Timestamp) -> Result<()> {
+        self.backend.touch_token(id, at).await
+    }
+}

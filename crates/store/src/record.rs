@@ -1,0 +1,192 @@
+//! How each resource maps onto its table: the key columns, and the document.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use slipway_model::{
+    Cluster, ContainerRegistry, Environment, Project, Service, ServiceSpec, ServiceType, Timestamp, Uuid,
+};
+
+use crate::StoreError;
+
+/// The tables that hold organization resources. They share one shape: key
+/// columns for lookups and constraints, and the resource as a JSON `body`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// Clusters of an organization.
+    Clusters,
+    /// Container registries of an organization.
+    Registries,
+    /// Projects of an organization.
+    Projects,
+    /// Environments of a project.
+    Environments,
+    /// Services of an environment.
+    Services,
+}
+
+impl Table {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Table::Clusters => "clusters",
+            Table::Registries => "container_registries",
+            Table::Projects => "projects",
+            Table::Environments => "environments",
+            Table::Services => "services",
+        }
+    }
+}
+
+/// The key columns of a stored resource.
+#[derive(Debug, Clone)]
+pub struct Key {
+    /// The resource's id.
+    pub id: Uuid,
+    /// The organization that owns it; every lookup is scoped by it.
+    pub organization_id: Uuid,
+    /// The resource it belongs to (organization, project or environment).
+    pub parent_id: Uuid,
+    /// A sub-kind for filtering (the service type), or empty.
+    pub kind: &'static str,
+    /// Another resource this one depends on, which may not be deleted while used.
+    pub uses_id: Option<Uuid>,
+    /// The name, unique under the parent.
+    pub name: String,
+    /// Creation time, the list order.
+    pub created_at: Timestamp,
+}
+
+/// A resource the store can keep in one of its [`Table`]s.
+pub trait Record: Sized + Send + Sync {
+    /// Its table.
+    const TABLE: Table;
+    /// What it is called in messages ("project").
+    const WHAT: &'static str;
+    /// Its key columns.
+    fn key(&self) -> Key;
+    /// Its document.
+    fn to_body(&self) -> Value;
+    /// The resource from its document.
+    fn from_body(body: Value) -> Result<Self, StoreError>;
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(what: &str, body: Value) -> Result<T, StoreError> {
+    serde_json::from_value(body).map_err(|e| StoreError::Corrupt(format!("stored {what} does not parse: {e}")))
+}
+
+macro_rules! plain_record {
+    ($ty:ty, $table:expr, $what:literal, |$r:ident| $key:expr) => {
+        impl Record for $ty {
+            const TABLE: Table = $table;
+            const WHAT: &'static str = $what;
+            fn key(&self) -> Key {
+                let $r = self;
+                $key
+            }
+            fn to_body(&self) -> Value {
+                serde_json::to_value(self).unwrap_or_default()
+            }
+            fn from_body(body: Value) -> Result<Self, StoreError> {
+                decode($what, body)
+            }
+        }
+    };
+}
+
+plain_record!(Cluster, Table::Clusters, "cluster", |c| Key {
+    id: c.id,
+    organization_id: c.organization_id,
+    parent_id: c.organization_id,
+    kind: "",
+    uses_id: None,
+    name: c.spec.name.clone(),
+    created_at: c.created_at,
+});
+
+plain_record!(ContainerRegistry, Table::Registries, "container registry", |r| Key {
+    id: r.id,
+    organization_id: r.organization_id,
+    parent_id: r.organization_id,
+    kind: "",
+    uses_id: None,
+    name: r.spec.name.clone(),
+    created_at: r.created_at,
+});
+
+plain_record!(Project, Table::Projects, "project", |p| Key {
+    id: p.id,
+    organization_id: p.organization_id,
+    parent_id: p.organization_id,
+    kind: "",
+    uses_id: None,
+    name: p.name.clone(),
+    created_at: p.created_at,
+});
+
+plain_record!(Environment, Table::Environments, "environment", |e| Key {
+    id: e.id,
+    organization_id: e.organization_id,
+    parent_id: e.project_id,
+    kind: "",
+    uses_id: Some(e.cluster_id),
+    name: e.name.clone(),
+    created_at: e.created_at,
+});
+
+/// A service as stored: its metadata and its spec document.
+#[derive(Serialize, Deserialize)]
+struct StoredService {
+    id: Uuid,
+    organization_id: Uuid,
+    project_id: Uuid,
+    environment_id: Uuid,
+    created_at: Timestamp,
+    updated_at: Option<Timestamp>,
+    service_type: ServiceType,
+    spec: Value,
+}
+
+impl Record for Service {
+    const TABLE: Table = Table::Services;
+    const WHAT: &'static str = "service";
+
+    fn key(&self) -> Key {
+        Key {
+            id: self.id,
+            organization_id: self.organization_id,
+            parent_id: self.environment_id,
+            kind: self.kind().as_str(),
+            uses_id: self.spec.registry_id(),
+            name: self.name().to_owned(),
+            created_at: self.created_at,
+        }
+    }
+
+    fn to_body(&self) -> Value {
+        let stored = StoredService {
+            id: self.id,
+            organization_id: self.organization_id,
+            project_id: self.project_id,
+            environment_id: self.environment_id,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            service_type: self.kind(),
+            spec: self.spec.to_json(),
+        };
+        serde_json::to_value(stored).unwrap_or_default()
+    }
+
+    fn from_body(body: Value) -> Result<Self, StoreError> {
+        let s: StoredService = decode("service", body)?;
+        let spec = ServiceSpec::from_json(s.service_type, s.spec)
+            .map_err(|e| StoreError::Corrupt(format!("stored service {} does not parse: {e}", s.id)))?;
+        Ok(Service {
+            id: s.id,
+            organization_id: s.organization_id,
+            project_id: s.project_id,
+            environment_id: s.environment_id,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+            spec,
+        })
+    }
+}

@@ -1,0 +1,259 @@
+//! The store suite. Every scenario runs against SQLite and against a real
+//! PostgreSQL server started by the test process.
+
+use serde_json::json;
+use slipway_model::{
+    ApiToken, Cluster, ContainerRegistry, Environment, EnvironmentMode, Organization, Project, Role, Service,
+    ServiceSpec, ServiceType, Uuid, new_id, now,
+};
+use slipway_store::{Filter, Store, StoreConfig, StoreError, Tenant};
+
+struct Backends {
+    _dir: tempfile::TempDir,
+    stores: Vec<Store>,
+}
+
+async fn backends() -> Backends {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Store::open(&StoreConfig::Sqlite(dir.path().join("slipway.db"))).await.unwrap();
+    let postgres = Store::open(&StoreConfig::Postgres(slipway_testkit::fresh_postgres_database().await)).await.unwrap();
+    Backends { _dir: dir, stores: vec![sqlite, postgres] }
+}
+
+struct Fixture {
+    org: Organization,
+    cluster: Cluster,
+    registry: ContainerRegistry,
+}
+
+fn token(org: Uuid, name: &str) -> ApiToken {
+    ApiToken {
+        id: new_id(),
+        organization_id: org,
+        name: name.into(),
+        description: None,
+        role: Role::Admin,
+        created_at: now(),
+        last_used_at: None,
+    }
+}
+
+async fn tenant(store: &Store, name: &str) -> Fixture {
+    let org = Organization::new(name);
+    let cluster = Cluster::local_default(org.id);
+    let registry = ContainerRegistry::local_default(org.id);
+    let tenant = Tenant {
+        organization: org.clone(),
+        clusters: vec![cluster.clone()],
+        registries: vec![registry.clone()],
+        tokens: vec![(token(org.id, "bootstrap"), format!("hash-{name}"))],
+    };
+    store.create_tenant(&tenant).await.unwrap();
+    Fixture { org, cluster, registry }
+}
+
+fn project(org: Uuid, name: &str) -> Project {
+    Project {
+        id: new_id(),
+        organization_id: org,
+        name: name.into(),
+        description: None,
+        created_at: now(),
+        updated_at: None,
+    }
+}
+
+fn environment(f: &Fixture, project: &Project, name: &str) -> Environment {
+    Environment {
+        id: new_id(),
+        organization_id: f.org.id,
+        project_id: project.id,
+        cluster_id: f.cluster.id,
+        name: name.into(),
+        mode: EnvironmentMode::Staging,
+        created_at: now(),
+        updated_at: None,
+    }
+}
+
+fn container(f: &Fixture, env: &Environment, name: &str) -> Service {
+    let mut spec = ServiceSpec::from_json(
+        ServiceType::Container,
+        json!({"name": name, "registry_id": f.registry.id, "image_name": "nginx", "tag": "1.27", "healthchecks": {},
+               "ports": [{"internal_port": 80, "publicly_accessible": true}]}),
+    )
+    .unwrap();
+    spec.prepare().unwrap();
+    Service {
+        id: new_id(),
+        organization_id: f.org.id,
+        project_id: env.project_id,
+        environment_id: env.id,
+        created_at: now(),
+        updated_at: None,
+        spec,
+    }
+}
+
+fn database(f: &Fixture, env: &Environment, name: &str) -> Service {
+    let mut spec = ServiceSpec::from_json(
+        ServiceType::Database,
+        json!({"name": name, "type": "POSTGRESQL", "version": "16", "mode": "CONTAINER"}),
+    )
+    .unwrap();
+    spec.prepare().unwrap();
+    Service { spec, ..container(f, env, "unused") }
+}
+
+#[tokio::test]
+async fn tenants_are_created_whole_and_names_are_unique() {
+    for store in backends().await.stores {
+        let f = tenant(&store, "acme").await;
+        let orgs = store.list_organizations().await.unwrap();
+        assert_eq!(orgs.len(), 1, "{}", store.dialect());
+        assert_eq!(orgs[0], f.org);
+        let clusters: Vec<Cluster> = store.list(f.org.id, Filter::default()).await.unwrap();
+        assert_eq!(clusters, vec![f.cluster.clone()]);
+        assert_eq!(store.token_by_hash("hash-acme").await.unwrap().unwrap().name, "bootstrap");
+
+        // A second tenant with the same name is refused and leaves nothing behind.
+        let again = Organization::new("acme");
+        let dup = Tenant {
+            organization: again.clone(),
+            clusters: vec![Cluster::local_default(again.id)],
+            registries: vec![],
+            tokens: vec![],
+        };
+        assert!(matches!(store.create_tenant(&dup).await, Err(StoreError::NameTaken { .. })));
+        assert_eq!(store.list_organizations().await.unwrap().len(), 1);
+
+        // A tenant that fails half-way (token hash already used) leaves nothing behind either.
+        let other = Organization::new("other");
+        let half = Tenant {
+            organization: other.clone(),
+            clusters: vec![Cluster::local_default(other.id)],
+            registries: vec![],
+            tokens: vec![(token(other.id, "t"), "hash-acme".into())],
+        };
+        assert!(store.create_tenant(&half).await.is_err());
+        assert!(matches!(store.get_organization(other.id).await, Err(StoreError::NotFound { .. })));
+
+        let mut org = f.org.clone();
+        org.spec.description = Some("Widgets".into());
+        store.update_organization(&org).await.unwrap();
+        assert_eq!(store.get_organization(org.id).await.unwrap().spec.description.as_deref(), Some("Widgets"));
+    }
+}
+
+#[tokio::test]
+async fn resources_round_trip_and_stay_inside_their_organization() {
+    for store in backends().await.stores {
+        let a = tenant(&store, "a").await;
+        let b = tenant(&store, "b").await;
+        let mut p = project(a.org.id, "shop");
+        store.insert(&p).await.unwrap();
+        assert_eq!(store.get::<Project>(a.org.id, p.id).await.unwrap(), p);
+        // Another organization cannot see it, update it or delete it.
+        assert!(matches!(store.get::<Project>(b.org.id, p.id).await, Err(StoreError::NotFound { what: "project" })));
+        let mut stolen = p.clone();
+        stolen.organization_id = b.org.id;
+        stolen.name = "mine".into();
+        assert!(matches!(store.update(&stolen).await, Err(StoreError::NotFound { .. })));
+        assert!(matches!(store.delete::<Project>(b.org.id, p.id).await, Err(StoreError::NotFound { .. })));
+        assert!(store.list::<Project>(b.org.id, Filter::default()).await.unwrap().is_empty());
+
+        // Names are unique per parent, not across organizations.
+        let err = store.insert(&project(a.org.id, "shop")).await.unwrap_err();
+        assert!(matches!(err, StoreError::NameTaken { what: "project", .. }), "{err}");
+        store.insert(&project(b.org.id, "shop")).await.unwrap();
+
+        p.description = Some("The shop".into());
+        p.name = "store".into();
+        p.updated_at = Some(now());
+        store.update(&p).await.unwrap();
+        assert_eq!(store.get::<Project>(a.org.id, p.id).await.unwrap(), p);
+        store.delete::<Project>(a.org.id, p.id).await.unwrap();
+        assert!(matches!(store.get::<Project>(a.org.id, p.id).await, Err(StoreError::NotFound { .. })));
+    }
+}
+
+#[tokio::test]
+async fn environments_and_services_list_in_order_and_cascade_on_delete() {
+    for store in backends().await.stores {
+        let f = tenant(&store, "acme").await;
+        let p = project(f.org.id, "shop");
+        store.insert(&p).await.unwrap();
+        let staging = environment(&f, &p, "staging");
+        let prod = environment(&f, &p, "production");
+        store.insert(&staging).await.unwrap();
+        store.insert(&prod).await.unwrap();
+        let envs: Vec<Environment> = store.list(f.org.id, Filter::parent(p.id)).await.unwrap();
+        assert_eq!(envs, vec![staging.clone(), prod.clone()]);
+        assert_eq!(store.environment_counts(f.org.id).await.unwrap().get(&p.id), Some(&2));
+
+        let web = container(&f, &staging, "web");
+        let db = database(&f, &staging, "db");
+        store.insert(&web).await.unwrap();
+        store.insert(&db).await.unwrap();
+        let all: Vec<Service> = store.list(f.org.id, Filter::parent(staging.id)).await.unwrap();
+        assert_eq!(all, vec![web.clone(), db.clone()]);
+        let dbs: Vec<Service> =
+            store.list(f.org.id, Filter { parent: Some(staging.id), kind: Some("DATABASE") }).await.unwrap();
+        assert_eq!(dbs, vec![db.clone()]);
+        assert!(store.list::<Service>(f.org.id, Filter::parent(prod.id)).await.unwrap().is_empty());
+
+        // A service name is unique within its environment, whatever the kind.
+        let clash = database(&f, &staging, "web");
+        assert!(matches!(store.insert(&clash).await, Err(StoreError::NameTaken { what: "service", .. })));
+
+        // The registry and the cluster are in use; the project delete cascades.
+        assert!(matches!(
+            store.delete::<ContainerRegistry>(f.org.id, f.registry.id).await,
+            Err(StoreError::InUse { .. })
+        ));
+        assert!(matches!(store.delete::<Cluster>(f.org.id, f.cluster.id).await, Err(StoreError::InUse { .. })));
+        store.delete::<Project>(f.org.id, p.id).await.unwrap();
+        assert!(matches!(store.get::<Service>(f.org.id, web.id).await, Err(StoreError::NotFound { .. })));
+        assert!(matches!(store.get::<Environment>(f.org.id, prod.id).await, Err(StoreError::NotFound { .. })));
+        store.delete::<ContainerRegistry>(f.org.id, f.registry.id).await.unwrap();
+        store.delete::<Cluster>(f.org.id, f.cluster.id).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn tokens_are_found_by_digest_only_and_revocable() {
+    for store in backends().await.stores {
+        let f = tenant(&store, "acme").await;
+        let t = token(f.org.id, "ci");
+        store.insert_token(&t, "digest-ci").await.unwrap();
+        assert!(store.token_by_hash("ci").await.unwrap().is_none());
+        let found = store.token_by_hash("digest-ci").await.unwrap().unwrap();
+        assert_eq!(found, t);
+        let at = now();
+        store.touch_token(t.id, at).await.unwrap();
+        let listed = store.list_tokens(f.org.id).await.unwrap();
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed[1].last_used_at, Some(at));
+        assert!(matches!(store.delete_token(new_id(), t.id).await, Err(StoreError::NotFound { .. })));
+        store.delete_token(f.org.id, t.id).await.unwrap();
+        assert!(store.token_by_hash("digest-ci").await.unwrap().is_none());
+    }
+}
+
+#[tokio::test]
+async fn data_survives_reopening_and_migrations_are_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let configs = [
+        StoreConfig::Sqlite(dir.path().join("nested/dir/slipway.db")),
+        StoreConfig::Postgres(slipway_testkit::fresh_postgres_database().await),
+    ];
+    for config in configs {
+        let store = Store::open(&config).await.unwrap();
+        let f = tenant(&store, "acme").await;
+        let p = project(f.org.id, "shop");
+        store.insert(&p).await.unwrap();
+        drop(store);
+        let reopened = Store::open(&config).await.unwrap();
+        assert_eq!(reopened.get::<Project>(f.org.id, p.id).await.unwrap(), p);
+    }
+}

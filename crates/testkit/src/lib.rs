@@ -1,0 +1,133 @@
+//! Real components for tests, started by the tests themselves.
+//!
+//! [`postgres`] starts one throwaway PostgreSQL server per test process (with
+//! `initdb` and `pg_ctl` from the host's PostgreSQL packages) and hands each
+//! test its own fresh database. A watchdog shell stops the server and removes
+//! its files when the test process exits, however it exits.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+/// A running throwaway PostgreSQL server.
+#[derive(Debug)]
+pub struct PgServer {
+    port: u16,
+    _dir: PathBuf,
+}
+
+static SERVER: OnceLock<Result<PgServer, String>> = OnceLock::new();
+
+/// The directory holding `initdb`, `pg_ctl` and `postgres`: `$SLIPWAY_PG_BIN`,
+/// else the newest `/usr/lib/postgresql/<version>/bin`.
+fn pg_bin() -> Result<PathBuf, String> {
+    if let Ok(dir) = std::env::var("SLIPWAY_PG_BIN") {
+        return Ok(PathBuf::from(dir));
+    }
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map_err(|_| "PostgreSQL server binaries not found: install the `postgresql` package or set SLIPWAY_PG_BIN")?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| p.join("initdb").exists())
+        .collect();
+    versions.sort();
+    versions.pop().ok_or_else(|| "no /usr/lib/postgresql/<version>/bin/initdb found".to_owned())
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
+/// Runs a PostgreSQL tool, as the `postgres` user when we are root (the
+/// server refuses to run as root).
+fn run_pg(tool: &Path, args: &[&str]) -> Result<(), String> {
+    let mut cmd = if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(tool);
+        c
+    } else {
+        Command::new(tool)
+    };
+    let out = cmd.args(args).stdin(Stdio::null()).output().map_err(|e| format!("{}: {e}", tool.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} failed: {}{}",
+            tool.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(())
+}
+
+impl PgServer {
+    fn start() -> Result<PgServer, String> {
+        let bin = pg_bin()?;
+        let dir = tempfile::Builder::new().prefix("slipway-pg-").tempdir().map_err(|e| e.to_string())?.keep();
+        let data = dir.join("data");
+        if is_root() {
+            let status = Command::new("chown").args(["postgres:postgres"]).arg(&dir).status();
+            if !status.is_ok_and(|s| s.success()) {
+                return Err("cannot hand the test directory to the `postgres` user".into());
+            }
+        }
+        let data_s = data.to_string_lossy().into_owned();
+        let dir_s = dir.to_string_lossy().into_owned();
+        run_pg(&bin.join("initdb"), &["-D", &data_s, "-U", "slipway", "--auth=trust", "-E", "UTF8", "--no-sync"])?;
+        let port = free_port()?;
+        let opts = format!("-p {port} -k {dir_s} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200");
+        let log = format!("{dir_s}/server.log");
+        run_pg(&bin.join("pg_ctl"), &["-D", &data_s, "-o", &opts, "-l", &log, "-w", "start"])?;
+        // Stop the server and remove its files once this process is gone.
+        let pg_ctl = bin.join("pg_ctl").to_string_lossy().into_owned();
+        let stop = if is_root() { format!("runuser -u postgres -- {pg_ctl}") } else { pg_ctl };
+        let watchdog = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {stop} -D {data_s} -m immediate stop >/dev/null 2>&1; rm -rf {dir_s}",
+            pid = std::process::id()
+        );
+        Command::new("sh")
+            .args(["-c", &watchdog])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start the watchdog: {e}"))?;
+        Ok(PgServer { port, _dir: dir })
+    }
+
+    /// The URL of the server's maintenance database.
+    pub fn admin_url(&self) -> String {
+        format!("postgres://slipway@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// The server's port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+/// The process's PostgreSQL server, started on first use.
+pub fn postgres() -> &'static PgServer {
+    match SERVER.get_or_init(PgServer::start) {
+        Ok(server) => server,
+        Err(e) => panic!("cannot start a throwaway PostgreSQL server: {e}"),
+    }
+}
+
+/// A URL to a new, empty database on the process's PostgreSQL server.
+pub async fn fresh_postgres_database() -> String {
+    use sqlx::Connection;
+    let server = postgres();
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&server.admin_url()).await.expect("connect to the test server");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create a test database");
+    format!("postgres://slipway@127.0.0.1:{}/{name}", server.port)
+}
