@@ -1,1 +1,89 @@
+//! Slipway's REST API: an axum router over the store, wire-compatible with
+//! Qovery's public API.
+//!
+//! [`router`] builds the whole application from an [`AppState`], so tests
+//! drive it with `oneshot` and no socket. Handlers are thin: they
+//! authenticate the caller ([`auth::Caller`]), scope every lookup to the
+//! caller's organization, parse bodies through the model's own rules
+//! ([`extract`]), and map every failure through one table ([`error`]).
+//! Paths, status codes, JSON shapes and operation ids follow the contract;
+//! the OpenAPI document is generated from the same annotations.
 
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+mod state;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, Uri};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use state::{ApiConfig, AppState, Inner};
+
+use crate::error::ApiError;
+use crate::routes::{organizations as orgs, projects, services};
+
+/// The document of the API, generated from the handlers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
+}
+
+fn api_router() -> OpenApiRouter<AppState> {
+    let router = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(orgs::list_organizations))
+        .routes(routes!(orgs::get_organization, orgs::edit_organization))
+        .routes(routes!(orgs::get_account))
+        .routes(routes!(orgs::list_clusters, orgs::create_cluster))
+        .routes(routes!(orgs::list_cluster_statuses))
+        .routes(routes!(orgs::get_cluster, orgs::edit_cluster, orgs::delete_cluster))
+        .routes(routes!(orgs::get_cluster_status))
+        .routes(routes!(orgs::list_registries, orgs::create_registry))
+        .routes(routes!(orgs::get_registry, orgs::edit_registry, orgs::delete_registry))
+        .routes(routes!(orgs::list_tokens, orgs::create_token))
+        .routes(routes!(orgs::delete_token))
+        .routes(routes!(orgs::list_roles))
+        .routes(routes!(projects::list_projects, projects::create_project))
+        .routes(routes!(projects::get_project, projects::edit_project, projects::delete_project))
+        .routes(routes!(projects::list_environments, projects::create_environment))
+        .routes(routes!(projects::list_environment_statuses))
+        .routes(routes!(projects::get_environment, projects::edit_environment, projects::delete_environment))
+        .routes(routes!(projects::get_environment_status))
+        .routes(routes!(projects::get_environment_statuses))
+        .routes(routes!(projects::list_environment_services));
+    macro_rules! with_kinds {
+        ($router:expr, $($kind:ident),*) => {
+            $router
+            $(
+                .routes(routes!(services::$kind::create, services::$kind::list))
+                .routes(routes!(services::$kind::get, services::$kind::edit, services::$kind::delete))
+                .routes(routes!(services::$kind::status))
+                .routes(routes!(services::$kind::statuses))
+            )*
+        };
+    }
+    with_kinds!(router, application, container, database, job, helm, terraform)
+}
+
+/// The whole HTTP application: the API, `/openapi.json`, the `/docs` page
+/// (Swagger UI, bundled into the binary so that it works offline) and `/healthz`.
+pub fn router(state: AppState) -> Router {
+    let (api, document) = api_router().split_for_parts();
+    let body_limit = state.config.body_limit;
+    api.merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", document))
+        .route("/healthz", get(|| std::future::ready(Json(serde_json::json!({"status": "ok"})))))
+        .fallback(no_route)
+        .method_not_allowed_fallback(|| std::future::ready(ApiError::MethodNotAllowed))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+async fn no_route(method: Method, uri: Uri) -> impl IntoResponse {
+    ApiError::NoRoute(format!("{method} {}", uri.path()))
+}

@@ -1,1 +1,60 @@
-fn main() {}
+//! `slipway`: the server and the command-line client in one binary.
+//!
+//! `slipway server` is the composition root: it reads the configuration,
+//! opens the store, bootstraps the first organization, and serves the API.
+//! Every other command is a client of a running server's REST API.
+
+mod admin;
+mod server;
+
+use clap::{Parser, Subcommand};
+
+/// Slipway: a self-hosted deployment platform.
+#[derive(Debug, Parser)]
+#[command(name = "slipway", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the Slipway server (API, and later engine and edge proxy).
+    Server(server::ServerArgs),
+    /// Administer a server's store directly, without the API.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+}
+
+fn main() -> std::process::ExitCode {
+    // One TLS provider for the whole process (ring); see the README.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Server(args) => server::run(args).await,
+            Command::Admin(cmd) => admin::run(cmd).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stderr; `SLIPWAY_LOG` filters (`info` by default).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SLIPWAY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

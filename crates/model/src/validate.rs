@@ -204,6 +204,40 @@ pub fn each<T>(field: &str, items: &[T], mut check: impl FnMut(&T) -> Validation
     Ok(())
 }
 
+/// Deserializes a request body into `T`; a refusal names the offending field
+/// by its path in the body (`ports[0].internal_port`).
+pub fn parse<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ValidationError> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let message = err.into_inner().to_string();
+        // "missing field `x`" is reported at the parent; name the field itself.
+        if let Some(missing) = message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
+            let field = if path == "." { missing.to_owned() } else { format!("{path}.{missing}") };
+            return ValidationError::new(field, "is required");
+        }
+        let field = if path == "." { String::new() } else { path };
+        ValidationError::new(field, format!("is invalid: {message}"))
+    })
+}
+
+/// The edit of `current` by a request body: the body's top-level fields
+/// replace the current ones, the others are kept (`null` clears an optional
+/// field). The result is parsed like a new request; callers validate it.
+pub fn merge<T>(current: &T, body: serde_json::Value) -> Result<T, ValidationError>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+{
+    let serde_json::Value::Object(changes) = body else {
+        return Err(ValidationError::new("", "the request body must be a JSON object"));
+    };
+    let mut merged = match serde_json::to_value(current) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    merged.extend(changes);
+    parse(serde_json::Value::Object(merged))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,20 +306,4 @@ mod tests {
         let err = each("ports", &[1u32, 0], |p| port("internal_port", *p)).unwrap_err();
         assert_eq!(err.field, "ports[1].internal_port");
     }
-}
-
-/// Deserializes a request body into `T`; a refusal names the offending field
-/// by its path in the body (`ports[0].internal_port`).
-pub fn parse<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ValidationError> {
-    serde_path_to_error::deserialize(value).map_err(|err| {
-        let path = err.path().to_string();
-        let message = err.into_inner().to_string();
-        // "missing field `x`" is reported at the parent; name the field itself.
-        if let Some(missing) = message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
-            let field = if path == "." { missing.to_owned() } else { format!("{path}.{missing}") };
-            return ValidationError::new(field, "is required");
-        }
-        let field = if path == "." { String::new() } else { path };
-        ValidationError::new(field, format!("is invalid: {message}"))
-    })
 }

@@ -226,10 +226,14 @@ impl Backend {
         if done == 0 { Err(StoreError::NotFound { what }) } else { Ok(()) }
     }
 
-    pub(crate) async fn environment_counts(&self, org: Uuid) -> Result<HashMap<Uuid, u64>> {
-        const SQL: &str = "SELECT parent_id, COUNT(*) FROM environments WHERE organization_id = $1 GROUP BY parent_id";
+    /// Counts rows per value of `column` (`parent_id` or `uses_id`).
+    pub(crate) async fn count_by(&self, table: Table, column: &'static str, org: Uuid) -> Result<HashMap<Uuid, u64>> {
+        let text = format!(
+            "SELECT {column}, COUNT(*) FROM {} WHERE organization_id = $1 AND {column} IS NOT NULL GROUP BY {column}",
+            table.name()
+        );
         let rows: Vec<(Uuid, i64)> = on_pool!(self, pool => {
-            sqlx::query(SQL).bind(org).fetch_all(pool).await?
+            sqlx::query(sql(text)).bind(org).fetch_all(pool).await?
                 .into_iter()
                 .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
                 .collect::<Result<Vec<_>, sqlx::Error>>()?

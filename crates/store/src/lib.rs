@@ -166,9 +166,16 @@ impl Store {
         self.backend.delete(R::TABLE, R::WHAT, organization_id, id).await
     }
 
-    /// How many environments each project of an organization has.
-    pub async fn environment_counts(&self, organization_id: Uuid) -> Result<HashMap<Uuid, u64>> {
-        self.backend.environment_counts(organization_id).await
+    /// How many resources of kind `R` each parent has (environments per
+    /// project, services per environment).
+    pub async fn count_by_parent<R: Record>(&self, organization_id: Uuid) -> Result<HashMap<Uuid, u64>> {
+        self.backend.count_by(R::TABLE, "parent_id", organization_id).await
+    }
+
+    /// How many resources of kind `R` use each other resource (environments
+    /// per cluster, services per registry).
+    pub async fn count_by_use<R: Record>(&self, organization_id: Uuid) -> Result<HashMap<Uuid, u64>> {
+        self.backend.count_by(R::TABLE, "uses_id", organization_id).await
     }
 
     /// Stores a new API token under the digest of its secret.

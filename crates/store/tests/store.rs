@@ -189,7 +189,8 @@ async fn environments_and_services_list_in_order_and_cascade_on_delete() {
         store.insert(&prod).await.unwrap();
         let envs: Vec<Environment> = store.list(f.org.id, Filter::parent(p.id)).await.unwrap();
         assert_eq!(envs, vec![staging.clone(), prod.clone()]);
-        assert_eq!(store.environment_counts(f.org.id).await.unwrap().get(&p.id), Some(&2));
+        assert_eq!(store.count_by_parent::<Environment>(f.org.id).await.unwrap().get(&p.id), Some(&2));
+        assert_eq!(store.count_by_use::<Environment>(f.org.id).await.unwrap().get(&f.cluster.id), Some(&2));
 
         let web = container(&f, &staging, "web");
         let db = database(&f, &staging, "db");
@@ -201,6 +202,7 @@ async fn environments_and_services_list_in_order_and_cascade_on_delete() {
             store.list(f.org.id, Filter { parent: Some(staging.id), kind: Some("DATABASE") }).await.unwrap();
         assert_eq!(dbs, vec![db.clone()]);
         assert!(store.list::<Service>(f.org.id, Filter::parent(prod.id)).await.unwrap().is_empty());
+        assert_eq!(store.count_by_use::<Service>(f.org.id).await.unwrap().get(&f.registry.id), Some(&1));
 
         // A service name is unique within its environment, whatever the kind.
         let clash = database(&f, &staging, "web");

@@ -182,15 +182,11 @@ impl HelmSpec {
         validate::range("timeout_sec", self.timeout_sec, 1, 24 * 3600)?;
         match (&self.source.git_repository, &self.source.helm_repository) {
             (Some(git), None) => git.validate().map_err(|e| e.within("source.git_repository"))?,
-            (None, Some(repo)) => {
-                validate::token("source.helm_repository.chart_name", &repo.chart_name)?;
-                validate::token("source.helm_repository.chart_version", &repo.chart_version)?;
-                if repo.repository.is_none() {
-                    return Err(ValidationError::new(
-                        "source.helm_repository.repository",
-                        "must name a Helm repository id",
-                    ));
-                }
+            (None, Some(_)) => {
+                return Err(ValidationError::new(
+                    "source.helm_repository",
+                    "is not supported yet: Slipway has no Helm repository registry; use a `git_repository` source",
+                ));
             }
             _ => {
                 return Err(ValidationError::new(

@@ -83,6 +83,8 @@ impl ServiceType {
 }
 
 /// The configuration of one service, by kind.
+// Specs are built once per request or row; boxing the big ones buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 #[allow(missing_docs)]
 pub enum ServiceSpec {
@@ -127,15 +129,15 @@ impl ServiceSpec {
     /// replace the current ones, the others are kept. The result is prepared
     /// and checked against what may not change.
     pub fn edited(&self, body: serde_json::Value) -> Result<Self, ValidationError> {
-        let serde_json::Value::Object(changes) = body else {
-            return Err(ValidationError::new("", "the request body must be a JSON object"));
+        use crate::validate::merge;
+        let mut edited = match self {
+            ServiceSpec::Application(s) => ServiceSpec::Application(merge(s, body)?),
+            ServiceSpec::Container(s) => ServiceSpec::Container(merge(s, body)?),
+            ServiceSpec::Database(s) => ServiceSpec::Database(merge(s, body)?),
+            ServiceSpec::Job(s) => ServiceSpec::Job(merge(s, body)?),
+            ServiceSpec::Helm(s) => ServiceSpec::Helm(merge(s, body)?),
+            ServiceSpec::Terraform(s) => ServiceSpec::Terraform(merge(s, body)?),
         };
-        let mut merged = match self.to_json() {
-            serde_json::Value::Object(map) => map,
-            _ => serde_json::Map::new(),
-        };
-        merged.extend(changes);
-        let mut edited = ServiceSpec::from_json(self.kind(), serde_json::Value::Object(merged))?;
         edited.prepare()?;
         edited.check_edit(self)?;
         Ok(edited)

@@ -1,0 +1,118 @@
+//! API tokens: how they look, how they are stored, and who a request is.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use slipway_model::{Role, Uuid};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Tokens start with this prefix. It contains `_`, so the Qovery CLI, which
+/// sends base64-looking tokens as `Bearer`, sends ours as `Token`.
+pub const TOKEN_PREFIX: &str = "qov_slw_";
+
+/// A fresh token secret: the prefix and 32 random bytes in hex.
+pub fn generate_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{TOKEN_PREFIX}{}", hex::encode(bytes))
+}
+
+/// The digest stored for a token. Tokens are 256 random bits, so a plain
+/// SHA-256 is enough: there is nothing to brute-force.
+pub fn token_digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The caller of a request, from its API token.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The organization the token belongs to; the caller sees nothing else.
+    pub organization_id: Uuid,
+    /// The token's id.
+    pub token_id: Uuid,
+    /// The token's name.
+    pub token_name: String,
+    /// What the token may do.
+    pub role: Role,
+    /// When the token was created.
+    pub created_at: slipway_model::Timestamp,
+}
+
+impl Caller {
+    /// Refuses unless the caller's role is `role` or more powerful.
+    pub fn require(&self, role: Role, action: &str) -> Result<(), ApiError> {
+        if self.role <= role {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "a {} token may not {action}; it needs the {} role",
+                self.role.as_str(),
+                role.as_str()
+            )))
+        }
+    }
+
+    /// Refuses an organization id from the path that is not the caller's.
+    /// Another tenant's organization is reported as not found, never as forbidden.
+    pub fn check_organization(&self, organization_id: Uuid) -> Result<(), ApiError> {
+        if organization_id == self.organization_id { Ok(()) } else { Err(ApiError::NotFound { what: "organization" }) }
+    }
+}
+
+/// Reads `Token <t>` or `Bearer <t>` from the `Authorization` header.
+fn presented_token(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    if scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer") {
+        Some(token.trim()).filter(|t| !t.is_empty())
+    } else {
+        None
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = presented_token(parts).ok_or(ApiError::Unauthorized)?;
+        let found = state.store.token_by_hash(&token_digest(token)).await?.ok_or(ApiError::Unauthorized)?;
+        let now = slipway_model::now();
+        // Record use at most once a minute: a write per request would
+        // serialize every read behind SQLite's single writer.
+        if found.last_used_at.is_none_or(|at| now - at > chrono::Duration::seconds(60)) {
+            let store = state.store.clone();
+            tokio::spawn(async move {
+                if let Err(err) = store.touch_token(found.id, now).await {
+                    tracing::warn!(%err, "could not record token use");
+                }
+            });
+        }
+        Ok(Caller {
+            organization_id: found.organization_id,
+            token_id: found.id,
+            token_name: found.name,
+            role: found.role,
+            created_at: found.created_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_prefixed_random_and_digested() {
+        let a = generate_token();
+        let b = generate_token();
+        assert!(a.starts_with("qov_") && a.len() == TOKEN_PREFIX.len() + 64);
+        assert_ne!(a, b);
+        assert_eq!(token_digest(&a), token_digest(&a));
+        assert_ne!(token_digest(&a), token_digest(&b));
+        assert!(!token_digest(&a).contains(&a[TOKEN_PREFIX.len()..]));
+    }
+}

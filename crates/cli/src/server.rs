@@ -1,0 +1,229 @@
+//! `slipway server`: configuration, bootstrap and serving.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use slipway_api::{ApiConfig, AppState};
+use slipway_api_types::Capacity;
+use slipway_model::{ApiToken, Cluster, ContainerRegistry, Organization, Role, new_id, now};
+use slipway_store::{Store, StoreConfig, Tenant};
+
+/// Where the store is. Shared by `server` and `admin`.
+#[derive(Debug, Clone, clap::Args, Deserialize, Default)]
+pub struct StoreArgs {
+    /// Directory for Slipway's data: the SQLite store, the admin token file.
+    /// Default: the per-user data directory (`~/.local/share/slipway`).
+    #[arg(long, env = "SLIPWAY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Use PostgreSQL instead of SQLite (`postgres://user:pass@host/db`).
+    #[arg(long, env = "SLIPWAY_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+impl StoreArgs {
+    fn or(self, file: StoreArgs) -> StoreArgs {
+        StoreArgs { data_dir: self.data_dir.or(file.data_dir), database_url: self.database_url.or(file.database_url) }
+    }
+
+    /// The data directory, defaulted.
+    pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
+        match &self.data_dir {
+            Some(dir) => Ok(dir.clone()),
+            None => Ok(dirs::data_dir()
+                .context("no per-user data directory on this system; pass --data-dir")?
+                .join("slipway")),
+        }
+    }
+
+    /// The store's location.
+    pub fn store_config(&self) -> anyhow::Result<StoreConfig> {
+        Ok(match &self.database_url {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                StoreConfig::Postgres(url.clone())
+            }
+            Some(url) => bail!("--database-url must be a postgres:// URL, got `{url}`"),
+            None => StoreConfig::Sqlite(self.data_dir()?.join("slipway.db")),
+        })
+    }
+
+    /// Opens the store, creating the data directory if needed.
+    pub async fn open(&self) -> anyhow::Result<Store> {
+        let config = self.store_config()?;
+        let what = match &config {
+            StoreConfig::Sqlite(path) => format!("SQLite store {}", path.display()),
+            StoreConfig::Postgres(_) => "PostgreSQL store".to_owned(),
+        };
+        Store::open(&config).await.with_context(|| format!("cannot open the {what}"))
+    }
+}
+
+/// Options of `slipway server`. Precedence: config file < `SLIPWAY_*`
+/// environment variables < flags.
+#[derive(Debug, clap::Args)]
+pub struct ServerArgs {
+    /// Address to serve the API on.
+    #[arg(long, env = "SLIPWAY_LISTEN")]
+    listen: Option<SocketAddr>,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Name of the organization created on first start.
+    #[arg(long, env = "SLIPWAY_ORGANIZATION_NAME")]
+    organization_name: Option<String>,
+    /// A TOML file with any of the options above (`listen`, `data_dir`,
+    /// `database_url`, `organization_name`, `body_limit`).
+    #[arg(long, env = "SLIPWAY_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+/// The config file's shape.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    #[serde(flatten)]
+    store: StoreArgs,
+    organization_name: Option<String>,
+    body_limit: Option<usize>,
+}
+
+/// The server's resolved settings.
+#[derive(Debug)]
+struct Settings {
+    listen: SocketAddr,
+    store: StoreArgs,
+    data_dir: PathBuf,
+    organization_name: String,
+    body_limit: usize,
+}
+
+impl ServerArgs {
+    fn resolve(self) -> anyhow::Result<Settings> {
+        let file = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the config file {}", path.display()))?;
+                toml::from_str::<FileConfig>(&text)
+                    .with_context(|| format!("invalid config file {}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let store = self.store.or(file.store);
+        Ok(Settings {
+            listen: self.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            data_dir: store.data_dir()?,
+            store,
+            organization_name: self.organization_name.or(file.organization_name).unwrap_or_else(|| "default".into()),
+            body_limit: file.body_limit.unwrap_or(1024 * 1024),
+        })
+    }
+}
+
+/// The file the first admin token is written to.
+pub fn admin_token_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("admin-token")
+}
+
+/// Writes a secret to a file only its owner can read.
+pub fn write_secret(path: &Path, secret: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(format!("{secret}\n").as_bytes())?;
+    Ok(())
+}
+
+/// A new organization with a local cluster, the local registry and an owner
+/// token. Returns the tenant and the token's secret.
+pub fn new_tenant(name: &str) -> (Tenant, String) {
+    let organization = Organization::new(name);
+    let secret = slipway_api::auth::generate_token();
+    let token = ApiToken {
+        id: new_id(),
+        organization_id: organization.id,
+        name: "admin".into(),
+        description: Some("Created when the organization was set up".into()),
+        role: Role::Owner,
+        created_at: now(),
+        last_used_at: None,
+    };
+    let digest = slipway_api::auth::token_digest(&secret);
+    let tenant = Tenant {
+        clusters: vec![Cluster::local_default(organization.id)],
+        registries: vec![ContainerRegistry::local_default(organization.id)],
+        tokens: vec![(token, digest)],
+        organization,
+    };
+    (tenant, secret)
+}
+
+/// On first start, creates the first organization and its admin token.
+async fn bootstrap(store: &Store, settings: &Settings) -> anyhow::Result<()> {
+    if !store.list_organizations().await?.is_empty() {
+        return Ok(());
+    }
+    let (tenant, secret) = new_tenant(&settings.organization_name);
+    tenant.organization.spec.validate().context("invalid --organization-name")?;
+    let path = admin_token_path(&settings.data_dir);
+    // Write the file first: a token nobody can read would lock everyone out.
+    write_secret(&path, &secret)?;
+    store.create_tenant(&tenant).await.context("cannot create the first organization")?;
+    println!(
+        "Created organization `{}` with a local cluster.\nAdmin API token (shown once, also saved to {}):\n\n  {secret}\n",
+        tenant.organization.spec.name,
+        path.display()
+    );
+    Ok(())
+}
+
+/// CPU (millicores) and memory (MiB) of this host: the most a service can ask for.
+fn host_capacity() -> Capacity {
+    let cpu = std::thread::available_parallelism().map(|n| n.get() as u32 * 1000).unwrap_or(1000);
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map(|kib| (kib / 1024) as u32)
+        .unwrap_or(1024);
+    Capacity { cpu, memory }
+}
+
+pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    crate::init_logging();
+    let settings = args.resolve()?;
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("cannot create the data directory {}", settings.data_dir.display()))?;
+    let store = settings.store.open().await?;
+    bootstrap(&store, &settings).await?;
+    let state = AppState::new(store.clone(), ApiConfig { capacity: host_capacity(), body_limit: settings.body_limit });
+    let app = slipway_api::router(state);
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    tracing::info!(listen = %settings.listen, store = store.dialect(), "Slipway API ready");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("server failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
