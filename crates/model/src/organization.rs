@@ -7,7 +7,7 @@ use uuid::Uuid;
 /// Billing plans named by the API contract. Slipway has no billing; every
 /// organization it creates is on `ENTERPRISE` so that no feature is gated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = PlanEnum))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[allow(missing_docs)]
 pub enum Plan {

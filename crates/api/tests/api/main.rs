@@ -1,0 +1,8 @@
+//! API tests: the real router over a real store, driven without a socket.
+
+mod auth;
+mod bad_input;
+mod errors;
+mod openapi;
+mod resources;
+mod support;
