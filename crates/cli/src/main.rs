@@ -5,6 +5,7 @@
 //! Every other command is a client of a running server's REST API.
 
 mod admin;
+mod commands;
 mod server;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +25,8 @@ enum Command {
     /// Administer a server's store directly, without the API.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    #[command(flatten)]
+    Client(commands::ClientCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -41,6 +44,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Server(args) => server::run(args).await,
             Command::Admin(cmd) => admin::run(cmd).await,
+            Command::Client(cmd) => commands::run(cmd).await,
         }
     });
     match result {

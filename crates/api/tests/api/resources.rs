@@ -233,5 +233,12 @@ async fn the_api_document_and_its_page_are_served() {
     assert!(doc["paths"]["/environment/{environmentId}/services"]["get"].is_object());
     let page = app.raw(axum::http::Method::GET, "/docs/", None, None).await;
     assert_eq!(page.status.as_u16(), 200);
-    assert!(page.body.as_str().is_some_and(|html| html.contains("swagger")), "{}", page.body);
+    assert!(page.body.as_str().is_some_and(|html| html.contains("swagger-ui-bundle.js")), "{}", page.body);
+    // The page's scripts are bundled into the binary: the docs work offline.
+    for asset in ["/docs/swagger-ui-bundle.js", "/docs/swagger-initializer.js"] {
+        let reply = app.raw(axum::http::Method::GET, asset, None, None).await;
+        assert_eq!(reply.status.as_u16(), 200, "{asset}");
+    }
+    let init = app.raw(axum::http::Method::GET, "/docs/swagger-initializer.js", None, None).await;
+    assert!(init.body.as_str().unwrap().contains("/openapi.json"));
 }
