@@ -1,0 +1,46 @@
+# Shared helpers for Slipway's scripts. Source it; do not run it.
+
+# Where cargo builds: outside the clone, so that fresh clones reuse one cache.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/slipway-target}"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Installs Debian/Ubuntu packages that are missing; `apt-get update` runs once.
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  command -v apt-get >/dev/null || die "missing packages (${missing[*]}) and no apt-get: install them by hand"
+  log "installing ${missing[*]}"
+  if [ -z "${SLIPWAY_APT_UPDATED:-}" ]; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    export SLIPWAY_APT_UPDATED=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Makes sure a Rust toolchain of the workspace's version is available.
+ensure_rust() {
+  if ! command -v cargo >/dev/null; then
+    [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+  if ! command -v cargo >/dev/null; then
+    log "installing the Rust toolchain with rustup"
+    apt_install curl ca-certificates
+    curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --default-toolchain 1.95 -c clippy,rustfmt \
+      || die "cannot install Rust; install Rust 1.95 (https://rustup.rs) and retry"
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+}
+
+# The system packages Slipway's build and tests use.
+ensure_system_packages() {
+  apt_install git gcc libc6-dev ca-certificates curl postgresql nodejs npm
+}
