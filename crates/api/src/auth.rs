@@ -79,25 +79,93 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = presented_token(parts).ok_or(ApiError::Unauthorized)?;
-        let found = state.store.token_by_hash(&token_digest(token)).await?.ok_or(ApiError::Unauthorized)?;
-        let now = slipway_model::now();
-        // Record use at most once a minute: a write per request would
-        // serialize every read behind SQLite's single writer.
-        if found.last_used_at.is_none_or(|at| now - at > chrono::Duration::seconds(60)) {
-            let store = state.store.clone();
-            tokio::spawn(async move {
-                if let Err(err) = store.touch_token(found.id, now).await {
-                    tracing::warn!(%err, "could not record token use");
-                }
-            });
+        let digest = token_digest(token);
+        if let Some(caller) = state.tokens.get(&digest) {
+            return Ok(caller);
         }
-        Ok(Caller {
+        let found = state.store.token_by_hash(&digest).await?.ok_or(ApiError::Unauthorized)?;
+        let caller = Caller {
             organization_id: found.organization_id,
             token_id: found.id,
             token_name: found.name,
             role: found.role,
             created_at: found.created_at,
-        })
+        };
+        state.tokens.insert(digest, caller.clone());
+        // Record use at most once a minute per token: a write per request
+        // would queue every read behind SQLite's single writer.
+        if state.tokens.should_touch(found.id, found.last_used_at) {
+            let store = state.store.clone();
+            tokio::spawn(async move {
+                if let Err(err) = store.touch_token(found.id, slipway_model::now()).await {
+                    tracing::warn!(%err, "could not record token use");
+                }
+            });
+        }
+        Ok(caller)
+    }
+}
+
+/// Recently verified tokens, so that a request does not always cost a store
+/// lookup. Entries live a few seconds; revoking a token through this server
+/// forgets it at once, and other servers sharing the store stop accepting it
+/// within [`TOKEN_CACHE_TTL`].
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    entries: std::sync::Mutex<TokenEntries>,
+}
+
+#[derive(Debug, Default)]
+struct TokenEntries {
+    by_digest: std::collections::HashMap<String, (Caller, std::time::Instant)>,
+    touched: std::collections::HashMap<Uuid, std::time::Instant>,
+}
+
+/// How long a verified token is trusted without asking the store again.
+pub const TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+const TOUCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+const MAX_CACHED_TOKENS: usize = 4096;
+
+impl TokenCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, TokenEntries> {
+        // A panic while holding the lock cannot leave the maps inconsistent.
+        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, digest: &str) -> Option<Caller> {
+        let entries = self.lock();
+        let (caller, at) = entries.by_digest.get(digest)?;
+        (at.elapsed() < TOKEN_CACHE_TTL).then(|| caller.clone())
+    }
+
+    fn insert(&self, digest: String, caller: Caller) {
+        let mut entries = self.lock();
+        if entries.by_digest.len() >= MAX_CACHED_TOKENS {
+            entries.by_digest.retain(|_, (_, at)| at.elapsed() < TOKEN_CACHE_TTL);
+        }
+        entries.by_digest.insert(digest, (caller, std::time::Instant::now()));
+    }
+
+    /// Whether this request should record the token's use; claims the slot,
+    /// so concurrent requests record it once.
+    fn should_touch(&self, token: Uuid, last_used: Option<slipway_model::Timestamp>) -> bool {
+        let recent = last_used.is_some_and(|at| slipway_model::now() - at < chrono::Duration::seconds(60));
+        let mut entries = self.lock();
+        if recent || entries.touched.get(&token).is_some_and(|at| at.elapsed() < TOUCH_INTERVAL) {
+            return false;
+        }
+        if entries.touched.len() >= MAX_CACHED_TOKENS {
+            entries.touched.retain(|_, at| at.elapsed() < TOUCH_INTERVAL);
+        }
+        entries.touched.insert(token, std::time::Instant::now());
+        true
+    }
+
+    /// Forgets a revoked token.
+    pub fn forget(&self, token: Uuid) {
+        let mut entries = self.lock();
+        entries.by_digest.retain(|_, (caller, _)| caller.token_id != token);
+        entries.touched.remove(&token);
     }
 }
 

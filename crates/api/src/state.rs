@@ -29,12 +29,14 @@ pub struct Inner {
     pub store: Store,
     /// The API's settings.
     pub config: ApiConfig,
+    /// Recently verified API tokens.
+    pub tokens: crate::auth::TokenCache,
 }
 
 impl AppState {
     /// State over `store`.
     pub fn new(store: Store, config: ApiConfig) -> Self {
-        AppState(Arc::new(Inner { store, config }))
+        AppState(Arc::new(Inner { store, config, tokens: Default::default() }))
     }
 }
 

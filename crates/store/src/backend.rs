@@ -186,26 +186,32 @@ impl Backend {
         if done == 0 { Err(StoreError::NotFound { what }) } else { Ok(()) }
     }
 
-    pub(crate) async fn get(&self, table: Table, what: &'static str, org: Uuid, id: Uuid) -> Result<Value> {
-        let text = format!("SELECT body FROM {} WHERE id = $1 AND organization_id = $2", table.name());
-        let row: Option<Json<Value>> = on_pool!(self, pool => {
+    /// The document of one resource, as JSON text (decoded by the caller
+    /// straight into its type).
+    pub(crate) async fn get(&self, table: Table, what: &'static str, org: Uuid, id: Uuid) -> Result<String> {
+        let text = format!("SELECT CAST(body AS TEXT) FROM {} WHERE id = $1 AND organization_id = $2", table.name());
+        let row: Option<String> = on_pool!(self, pool => {
             sqlx::query_scalar(sql(text)).bind(id).bind(org).fetch_optional(pool).await?
         });
-        row.map(|Json(b)| b).ok_or(StoreError::NotFound { what })
+        row.ok_or(StoreError::NotFound { what })
     }
 
-    pub(crate) async fn list(&self, table: Table, org: Uuid, filter: Filter<'_>) -> Result<Vec<Value>> {
-        let mut text = format!("SELECT body FROM {} WHERE organization_id = $1", table.name());
-        if filter.parent.is_some() {
+    /// The documents of a listing, as JSON text, oldest first.
+    pub(crate) async fn list(&self, table: Table, org: Uuid, filter: Filter<'_>) -> Result<Vec<String>> {
+        // Organization-level resources have the organization as parent, so
+        // the listing index (parent_id, created_at, id) serves them too.
+        let parent = filter.parent.or(table.parent_is_organization().then_some(org));
+        let mut text = format!("SELECT CAST(body AS TEXT) FROM {} WHERE organization_id = $1", table.name());
+        if parent.is_some() {
             text.push_str(" AND parent_id = $2");
         }
         if filter.kind.is_some() {
-            text.push_str(if filter.parent.is_some() { " AND kind = $3" } else { " AND kind = $2" });
+            text.push_str(if parent.is_some() { " AND kind = $3" } else { " AND kind = $2" });
         }
         text.push_str(" ORDER BY created_at, id");
-        let rows: Vec<Json<Value>> = on_pool!(self, pool => {
+        let rows: Vec<String> = on_pool!(self, pool => {
             let mut q = sqlx::query_scalar(sql(text)).bind(org);
-            if let Some(parent) = filter.parent {
+            if let Some(parent) = parent {
                 q = q.bind(parent);
             }
             if let Some(kind) = filter.kind {
@@ -213,7 +219,7 @@ impl Backend {
             }
             q.fetch_all(pool).await?
         });
-        Ok(rows.into_iter().map(|Json(b)| b).collect())
+        Ok(rows)
     }
 
     pub(crate) async fn delete(&self, table: Table, what: &'static str, org: Uuid, id: Uuid) -> Result<()> {

@@ -151,13 +151,13 @@ impl Store {
 
     /// One resource of an organization.
     pub async fn get<R: Record>(&self, organization_id: Uuid, id: Uuid) -> Result<R> {
-        R::from_body(self.backend.get(R::TABLE, R::WHAT, organization_id, id).await?)
+        R::from_body(&self.backend.get(R::TABLE, R::WHAT, organization_id, id).await?)
     }
 
     /// Resources of an organization, oldest first.
     pub async fn list<R: Record>(&self, organization_id: Uuid, filter: Filter<'_>) -> Result<Vec<R>> {
         let bodies = self.backend.list(R::TABLE, organization_id, filter).await?;
-        bodies.into_iter().map(R::from_body).collect()
+        bodies.iter().map(|b| R::from_body(b)).collect()
     }
 
     /// Deletes a resource and, by cascade, what it holds. Fails with

@@ -25,6 +25,11 @@ pub enum Table {
 }
 
 impl Table {
+    /// Whether the parent of this table's rows is their organization.
+    pub(crate) fn parent_is_organization(self) -> bool {
+        matches!(self, Table::Clusters | Table::Registries | Table::Projects)
+    }
+
     pub(crate) fn name(self) -> &'static str {
         match self {
             Table::Clusters => "clusters",
@@ -65,12 +70,12 @@ pub trait Record: Sized + Send + Sync {
     fn key(&self) -> Key;
     /// Its document.
     fn to_body(&self) -> Value;
-    /// The resource from its document.
-    fn from_body(body: Value) -> Result<Self, StoreError>;
+    /// The resource from its document (JSON text).
+    fn from_body(body: &str) -> Result<Self, StoreError>;
 }
 
-fn decode<T: for<'de> Deserialize<'de>>(what: &str, body: Value) -> Result<T, StoreError> {
-    serde_json::from_value(body).map_err(|e| StoreError::Corrupt(format!("stored {what} does not parse: {e}")))
+fn decode<'a, T: Deserialize<'a>>(what: &str, body: &'a str) -> Result<T, StoreError> {
+    serde_json::from_str(body).map_err(|e| StoreError::Corrupt(format!("stored {what} does not parse: {e}")))
 }
 
 macro_rules! plain_record {
@@ -85,7 +90,7 @@ macro_rules! plain_record {
             fn to_body(&self) -> Value {
                 serde_json::to_value(self).unwrap_or_default()
             }
-            fn from_body(body: Value) -> Result<Self, StoreError> {
+            fn from_body(body: &str) -> Result<Self, StoreError> {
                 decode($what, body)
             }
         }
@@ -133,7 +138,7 @@ plain_record!(Environment, Table::Environments, "environment", |e| Key {
 });
 
 /// A service as stored: its metadata and its spec document.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct StoredService {
     id: Uuid,
     organization_id: Uuid,
@@ -143,6 +148,20 @@ struct StoredService {
     updated_at: Option<Timestamp>,
     service_type: ServiceType,
     spec: Value,
+}
+
+/// A service as loaded: the spec stays raw text until its kind is known.
+#[derive(Deserialize)]
+struct LoadedService<'a> {
+    id: Uuid,
+    organization_id: Uuid,
+    project_id: Uuid,
+    environment_id: Uuid,
+    created_at: Timestamp,
+    updated_at: Option<Timestamp>,
+    service_type: ServiceType,
+    #[serde(borrow)]
+    spec: &'a serde_json::value::RawValue,
 }
 
 impl Record for Service {
@@ -175,9 +194,9 @@ impl Record for Service {
         serde_json::to_value(stored).unwrap_or_default()
     }
 
-    fn from_body(body: Value) -> Result<Self, StoreError> {
-        let s: StoredService = decode("service", body)?;
-        let spec = ServiceSpec::from_json(s.service_type, s.spec)
+    fn from_body(body: &str) -> Result<Self, StoreError> {
+        let s: LoadedService = decode("service", body)?;
+        let spec = ServiceSpec::from_stored(s.service_type, s.spec.get())
             .map_err(|e| StoreError::Corrupt(format!("stored service {} does not parse: {e}", s.id)))?;
         Ok(Service {
             id: s.id,

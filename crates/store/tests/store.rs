@@ -259,3 +259,29 @@ async fn data_survives_reopening_and_migrations_are_idempotent() {
         assert_eq!(reopened.get::<Project>(f.org.id, p.id).await.unwrap(), p);
     }
 }
+
+#[tokio::test]
+async fn sqlite_listings_read_only_their_parents_rows() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slipway.db");
+    let store = Store::open(&StoreConfig::Sqlite(path.clone())).await.unwrap();
+    let f = tenant(&store, "acme").await;
+    let p = project(f.org.id, "shop");
+    store.insert(&p).await.unwrap();
+    drop(store);
+    // The plan of the listing query must walk the listing index, not scan the
+    // organization's rows and sort them.
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    for table in ["services", "environments", "projects"] {
+        let text = format!(
+            "EXPLAIN QUERY PLAN SELECT CAST(body AS TEXT) FROM {table} WHERE organization_id = $1 AND parent_id = $2 \
+             ORDER BY created_at, id"
+        );
+        let rows: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(text)).bind(f.org.id).bind(p.id).fetch_all(&mut conn).await.unwrap();
+        let plan: Vec<&str> = rows.iter().map(|r| r.3.as_str()).collect();
+        assert!(plan.iter().any(|d| d.contains(&format!("{table}_listing"))), "{table}: {plan:?}");
+        assert!(!plan.iter().any(|d| d.contains("TEMP B-TREE")), "{table} sorts: {plan:?}");
+    }
+}

@@ -351,6 +351,7 @@ pub async fn delete_token(state: State, caller: Caller, Ids((org, id)): Ids<(Uui
     caller.check_organization(org)?;
     caller.require(Role::Admin, "delete API tokens")?;
     state.store.delete_token(org, id).await?;
+    state.tokens.forget(id);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -13,6 +13,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Ids};
 use crate::openapi::ApiErrors;
+use crate::routes::children;
 use crate::routes::services::service_responses;
 use crate::state::AppState;
 
@@ -114,8 +115,7 @@ pub async fn list_environments(
     Ids(project): Ids<Uuid>,
 ) -> ApiResult<Json<ResultsList<EnvironmentResponse>>> {
     let org = caller.organization_id;
-    state.store.get::<Project>(org, project).await?;
-    let envs: Vec<Environment> = state.store.list(org, Filter::parent(project)).await?;
+    let envs = children::<Environment, Project>(&state, org, project, None).await?;
     let clusters: Vec<Cluster> = state.store.list(org, Filter::default()).await?;
     let results = envs
         .iter()
@@ -170,9 +170,7 @@ pub async fn list_environment_statuses(
     caller: Caller,
     Ids(project): Ids<Uuid>,
 ) -> ApiResult<Json<ResultsList<EnvironmentStatus>>> {
-    let org = caller.organization_id;
-    state.store.get::<Project>(org, project).await?;
-    let envs: Vec<Environment> = state.store.list(org, Filter::parent(project)).await?;
+    let envs = children::<Environment, Project>(&state, caller.organization_id, project, None).await?;
     Ok(Json(envs.iter().map(|e| EnvironmentStatus::never_deployed(e.id)).collect::<Vec<_>>().into()))
 }
 
@@ -242,14 +240,12 @@ pub async fn get_environment_statuses(
     caller: Caller,
     Ids(id): Ids<Uuid>,
 ) -> ApiResult<Json<EnvironmentStatuses>> {
-    let org = caller.organization_id;
-    let env: Environment = state.store.get(org, id).await?;
-    let services: Vec<Service> = state.store.list(org, Filter::parent(env.id)).await?;
+    let services = children::<Service, Environment>(&state, caller.organization_id, id, None).await?;
     let of = |kind: ServiceType| -> Vec<Status> {
         services.iter().filter(|s| s.kind() == kind).map(|s| Status::never_deployed(s.id)).collect()
     };
     Ok(Json(EnvironmentStatuses {
-        environment: EnvironmentStatus::never_deployed(env.id),
+        environment: EnvironmentStatus::never_deployed(id),
         applications: of(ServiceType::Application),
         containers: of(ServiceType::Container),
         jobs: of(ServiceType::Job),
@@ -269,7 +265,6 @@ pub async fn list_environment_services(
     Ids(id): Ids<Uuid>,
 ) -> ApiResult<Json<ResultsList<ServiceResponse>>> {
     let org = caller.organization_id;
-    let env: Environment = state.store.get(org, id).await?;
-    let services: Vec<Service> = state.store.list(org, Filter::parent(env.id)).await?;
+    let services = children::<Service, Environment>(&state, org, id, None).await?;
     Ok(Json(service_responses(&state, org, &services).await?.into()))
 }

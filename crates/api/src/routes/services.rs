@@ -15,6 +15,7 @@ use slipway_store::{Filter, StoreError};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::routes::children;
 use crate::state::AppState;
 
 type State = axum::extract::State<AppState>;
@@ -103,9 +104,7 @@ pub(crate) async fn list(
     environment_id: Uuid,
 ) -> ApiResult<Json<ResultsList<ServiceResponse>>> {
     let org = caller.organization_id;
-    let env: Environment = state.store.get(org, environment_id).await?;
-    let filter = Filter { parent: Some(env.id), kind: Some(kind.as_str()) };
-    let services: Vec<Service> = state.store.list(org, filter).await?;
+    let services = children::<Service, Environment>(state, org, environment_id, Some(kind.as_str())).await?;
     Ok(Json(service_responses(state, org, &services).await?.into()))
 }
 
@@ -153,10 +152,8 @@ pub(crate) async fn statuses(
     kind: ServiceType,
     environment_id: Uuid,
 ) -> ApiResult<Json<ResultsList<Status>>> {
-    let org = caller.organization_id;
-    let env: Environment = state.store.get(org, environment_id).await?;
-    let filter = Filter { parent: Some(env.id), kind: Some(kind.as_str()) };
-    let services: Vec<Service> = state.store.list(org, filter).await?;
+    let services =
+        children::<Service, Environment>(state, caller.organization_id, environment_id, Some(kind.as_str())).await?;
     Ok(Json(services.iter().map(|s| Status::never_deployed(s.id)).collect::<Vec<_>>().into()))
 }
 

@@ -111,6 +111,18 @@ impl ServiceSpec {
         })
     }
 
+    /// Decodes a stored document of `kind`, already validated when stored.
+    pub fn from_stored(kind: ServiceType, json: &str) -> Result<Self, serde_json::Error> {
+        Ok(match kind {
+            ServiceType::Application => ServiceSpec::Application(serde_json::from_str(json)?),
+            ServiceType::Container => ServiceSpec::Container(serde_json::from_str(json)?),
+            ServiceType::Database => ServiceSpec::Database(serde_json::from_str(json)?),
+            ServiceType::Job => ServiceSpec::Job(serde_json::from_str(json)?),
+            ServiceType::Helm => ServiceSpec::Helm(serde_json::from_str(json)?),
+            ServiceType::Terraform => ServiceSpec::Terraform(serde_json::from_str(json)?),
+        })
+    }
+
     /// The spec as a JSON document, in the request's shape.
     pub fn to_json(&self) -> serde_json::Value {
         let value = match self {
