@@ -32,16 +32,30 @@ pub type Timestamp = chrono::DateTime<chrono::Utc>;
 
 pub use uuid::Uuid;
 
-/// A fresh identifier: a UUID v7, so that ids sort by creation time.
+/// A fresh identifier: a random UUID (v4). Not v7: the first 8 hex digits
+/// name built-in variables and hosts (`Z<ID8>`), and in a v7 id they are a
+/// timestamp shared by everything created in the same minute.
 pub fn new_id() -> Uuid {
-    uuid::Uuid::now_v7()
+    uuid::Uuid::new_v4()
 }
 
-/// The current time, truncated to microseconds so that it round-trips through
-/// every store backend unchanged.
+/// The current time in microseconds (so that it round-trips through every
+/// store backend unchanged), strictly increasing within the process: two
+/// resources created back to back never share a creation time, so listings
+/// ordered by creation are stable.
 pub fn now() -> Timestamp {
-    use chrono::{SubsecRound, Utc};
-    Utc::now().trunc_subsecs(6)
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(i64::MIN);
+    let wall = chrono::Utc::now().timestamp_micros();
+    let mut last = LAST.load(Ordering::Relaxed);
+    let micros = loop {
+        let next = wall.max(last.saturating_add(1));
+        match LAST.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => break next,
+            Err(seen) => last = seen,
+        }
+    };
+    chrono::DateTime::from_timestamp_micros(micros).unwrap_or_default()
 }
 
 /// The short form of an id used in built-in variable names and host names:
@@ -54,6 +68,19 @@ pub fn short_id(id: Uuid) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn now_is_strictly_increasing() {
+        let times: Vec<Timestamp> = (0..1000).map(|_| now()).collect();
+        assert!(times.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(times[0].timestamp_subsec_nanos() % 1000, 0, "microsecond precision");
+    }
+
+    #[test]
+    fn ids_created_together_have_distinct_short_ids() {
+        let ids: std::collections::HashSet<String> = (0..1000).map(|_| short_id(new_id())).collect();
+        assert_eq!(ids.len(), 1000);
+    }
 
     #[test]
     fn short_id_is_z_and_first_eight_hex_digits_upper_cased() {
