@@ -40,7 +40,12 @@ ensure_rust() {
   fi
 }
 
-# The system packages Slipway's build and tests use.
+# The system packages Slipway's build and tests use. Node.js and PostgreSQL
+# count as present when their commands are, whichever package brought them.
 ensure_system_packages() {
-  apt_install git gcc libc6-dev ca-certificates curl postgresql nodejs npm
+  apt_install git gcc libc6-dev ca-certificates curl
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    apt_install nodejs npm
+  fi
 }
