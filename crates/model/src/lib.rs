@@ -11,7 +11,9 @@
 //! feature only derives schema descriptions for the API document.
 
 mod cluster;
+pub mod deployment;
 mod error;
+pub mod naming;
 mod organization;
 mod project;
 mod registry;

@@ -20,6 +20,7 @@ pub mod record;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use slipway_model::deployment::{Deployment, DeploymentLog, DeploymentStatus, ServiceState};
 use slipway_model::{ApiToken, Cluster, ContainerRegistry, Organization, Timestamp, Uuid};
 
 pub use record::{Key, Record, Table};
@@ -201,5 +202,97 @@ impl Store {
     /// Records that a token was used.
     pub async fn touch_token(&self, id: Uuid, at: Timestamp) -> Result<()> {
         self.backend.touch_token(id, at).await
+    }
+}
+
+/// The deployment queue, logs and service states.
+impl Store {
+    /// Queues a deployment.
+    pub async fn insert_deployment(&self, deployment: &Deployment) -> Result<()> {
+        self.backend.insert_deployment(deployment).await
+    }
+
+    /// One deployment of an organization.
+    pub async fn get_deployment(&self, organization_id: Uuid, id: Uuid) -> Result<Deployment> {
+        self.backend.get_deployment(organization_id, id).await
+    }
+
+    /// An environment's deployments, newest first.
+    pub async fn list_deployments(
+        &self,
+        organization_id: Uuid,
+        environment_id: Uuid,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<Deployment>> {
+        self.backend.list_deployments(organization_id, environment_id, limit, offset).await
+    }
+
+    /// Deployments queued or running, oldest first; of one environment, or all.
+    pub async fn pending_deployments(&self, environment_id: Option<Uuid>) -> Result<Vec<Deployment>> {
+        self.backend.pending_deployments(environment_id).await
+    }
+
+    /// Claims the next deployment for `worker` until `lease_until`: the oldest
+    /// queued one of an environment with none running, or a running one whose
+    /// lease expired (its worker died; `started_at` is then already set).
+    pub async fn claim_deployment(&self, worker: &str, lease_until: Timestamp) -> Result<Option<Deployment>> {
+        self.backend.claim_deployment(worker, lease_until).await
+    }
+
+    /// Extends a lease; `false` when `worker` no longer holds it.
+    pub async fn renew_lease(&self, id: Uuid, worker: &str, lease_until: Timestamp) -> Result<bool> {
+        self.backend.renew_lease(id, worker, lease_until).await
+    }
+
+    /// Writes a deployment's progress (and, when final, releases the lease);
+    /// `false` when `worker` no longer holds the lease.
+    pub async fn save_deployment(&self, deployment: &Deployment, worker: &str) -> Result<bool> {
+        self.backend.save_deployment(deployment, worker).await
+    }
+
+    /// Cancels a queued deployment, or asks the worker of a running one to
+    /// stop; returns the deployment's status after the request.
+    pub async fn cancel_deployment(&self, organization_id: Uuid, id: Uuid) -> Result<DeploymentStatus> {
+        self.backend.cancel_deployment(organization_id, id).await
+    }
+
+    /// Whether someone asked to cancel this deployment.
+    pub async fn cancel_requested(&self, id: Uuid) -> Result<bool> {
+        self.backend.cancel_requested(id).await
+    }
+
+    /// Stores a deployment log line; returns its position.
+    pub async fn append_log(&self, log: &DeploymentLog) -> Result<i64> {
+        self.backend.append_log(log).await
+    }
+
+    /// A deployment's log lines after position `after`.
+    pub async fn deployment_logs(&self, deployment_id: Uuid, after: i64, limit: u32) -> Result<Vec<DeploymentLog>> {
+        self.backend.deployment_logs(deployment_id, after, limit).await
+    }
+
+    /// The last log lines of an environment's deployments.
+    pub async fn environment_logs(&self, environment_id: Uuid, limit: u32) -> Result<Vec<DeploymentLog>> {
+        self.backend.environment_logs(environment_id, limit).await
+    }
+
+    /// Writes what runs for a service.
+    pub async fn put_service_state(&self, state: &ServiceState) -> Result<()> {
+        self.backend.put_service_state(state).await
+    }
+
+    /// What runs for the services of an organization (of one environment, or all).
+    pub async fn service_states(
+        &self,
+        organization_id: Uuid,
+        environment_id: Option<Uuid>,
+    ) -> Result<Vec<ServiceState>> {
+        self.backend.service_states(organization_id, environment_id).await
+    }
+
+    /// What runs for every service on this server.
+    pub async fn all_service_states(&self) -> Result<Vec<ServiceState>> {
+        self.backend.all_service_states().await
     }
 }

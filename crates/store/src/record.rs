@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use slipway_model::deployment::{DeploymentStage, Release};
 use slipway_model::{
     Cluster, ContainerRegistry, Environment, Project, Service, ServiceSpec, ServiceType, Timestamp, Uuid,
 };
@@ -22,6 +23,10 @@ pub enum Table {
     Environments,
     /// Services of an environment.
     Services,
+    /// Releases of a service.
+    Releases,
+    /// Deployment stages of an environment.
+    Stages,
 }
 
 impl Table {
@@ -37,6 +42,8 @@ impl Table {
             Table::Projects => "projects",
             Table::Environments => "environments",
             Table::Services => "services",
+            Table::Releases => "releases",
+            Table::Stages => "deployment_stages",
         }
     }
 }
@@ -135,6 +142,26 @@ plain_record!(Environment, Table::Environments, "environment", |e| Key {
     uses_id: Some(e.cluster_id),
     name: e.name.clone(),
     created_at: e.created_at,
+});
+
+plain_record!(Release, Table::Releases, "release", |r| Key {
+    id: r.id,
+    organization_id: r.organization_id,
+    parent_id: r.service_id,
+    kind: "",
+    uses_id: None,
+    name: r.id.to_string(),
+    created_at: r.created_at,
+});
+
+plain_record!(DeploymentStage, Table::Stages, "deployment stage", |s| Key {
+    id: s.id,
+    organization_id: s.organization_id,
+    parent_id: s.environment_id,
+    kind: "",
+    uses_id: None,
+    name: s.name.clone(),
+    created_at: s.created_at,
 });
 
 /// A service as stored: its metadata and its spec document.

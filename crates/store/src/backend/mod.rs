@@ -36,8 +36,10 @@ macro_rules! on_pool {
     };
 }
 
+mod deployments;
+
 /// Maps constraint violations to what they mean for the resource at hand.
-fn classify(err: sqlx::Error, what: &'static str, name: &str) -> StoreError {
+pub(crate) fn classify(err: sqlx::Error, what: &'static str, name: &str) -> StoreError {
     if let Some(db) = err.as_database_error() {
         if db.is_unique_violation() {
             return StoreError::NameTaken { what, name: name.to_owned() };
@@ -49,12 +51,12 @@ fn classify(err: sqlx::Error, what: &'static str, name: &str) -> StoreError {
     StoreError::Database(err)
 }
 
-fn sql(text: String) -> AssertSqlSafe<String> {
+pub(crate) fn sql(text: String) -> AssertSqlSafe<String> {
     // Table names come from the closed `Table` enum; values are always bound.
     AssertSqlSafe(text)
 }
 
-fn body_of<T: serde::de::DeserializeOwned>(what: &str, body: Value) -> Result<T> {
+pub(crate) fn body_of<T: serde::de::DeserializeOwned>(what: &str, body: Value) -> Result<T> {
     serde_json::from_value(body).map_err(|e| StoreError::Corrupt(format!("stored {what} does not parse: {e}")))
 }
 
