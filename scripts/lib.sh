@@ -43,7 +43,9 @@ ensure_rust() {
 # The system packages Slipway's build and tests use. Node.js and PostgreSQL
 # count as present when their commands are, whichever package brought them.
 ensure_system_packages() {
-  apt_install git gcc libc6-dev ca-certificates curl
+  # busybox-static: the static binary test images are made of; docker-registry
+  # and openssl: a real registry (over TLS) for push and pull tests.
+  apt_install git gcc libc6-dev ca-certificates curl busybox-static docker-registry openssl
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     apt_install nodejs npm

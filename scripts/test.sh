@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, unit and integration tests on both
-# store backends, and the compatibility test with the official Qovery client.
-# Installs what it needs on Debian/Ubuntu. Exits non-zero when anything fails.
+# store backends and against real container engines (Podman and Docker), and
+# the compatibility test with the official Qovery client. Installs and starts
+# what it needs on Debian/Ubuntu. Exits non-zero when anything fails.
+#
+#   SLIPWAY_ENGINES   engines to start and test against (default: "podman docker")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 ensure_system_packages
 ensure_rust
+
+log "container engines"
+endpoints="$(SLIPWAY_ENGINES="${SLIPWAY_ENGINES:-podman docker}" bash scripts/setup-engine.sh)"
+# The driver's suite runs against each engine; the engine's suite against the first.
+SLIPWAY_TEST_ENGINES="$(echo $endpoints)"
+export SLIPWAY_TEST_ENGINES
 
 log "rustfmt"
 cargo fmt --all -- --check

@@ -232,6 +232,10 @@ pub struct Instance {
     pub started_at: Option<DateTime<Utc>>,
     /// Published ports: (container port, host port).
     pub published: Vec<(u16, u16)>,
+    /// Its CPU limit in millicores, when it has one and the engine says.
+    pub cpu_millis: Option<u32>,
+    /// Its memory limit in MiB, when it has one and the engine says.
+    pub memory_mib: Option<u32>,
 }
 
 /// Which stream a log line came from.
