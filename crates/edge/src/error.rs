@@ -1,0 +1,14 @@
+//! The edge crate's error type.
+
+/// What the edge refuses to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EdgeError {
+    /// A host given to the route table (or sent by a client) is not a valid host name.
+    #[error("`{host}` is not a valid host name: {reason}")]
+    InvalidHost {
+        /// The host as given.
+        host: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}

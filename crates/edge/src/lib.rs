@@ -1,0 +1,141 @@
+//! Slipway's edge HTTP proxy: every public request to a Slipway service passes through it.
+//!
+//! # What it owns
+//!
+//! - The **route table** ([`Router`]): host name → the backends (upstream `SocketAddr`s) of the service
+//!   revision that currently serves it. Hosts match exactly and case-insensitively, ignoring a `:port`
+//!   suffix and a trailing dot ([`HostName`]).
+//! - **Proxying**: HTTP/1.1 and cleartext HTTP/2 (h2c with prior knowledge; `Upgrade: h2c` is not
+//!   offered) from clients, HTTP/1.1 with pooled keep-alive connections to backends. Method, target, headers and both bodies are forwarded as streams; hop-by-hop
+//!   headers are dropped; `X-Forwarded-For` is appended to, `X-Forwarded-Proto` and `X-Forwarded-Host` are
+//!   set; the client's `Host` is kept.
+//! - **Load balancing and failover**: round-robin over a route's backends. When a connection to a
+//!   backend cannot be made, the request goes to the next backend (nothing was sent, so this is always
+//!   safe); a backend that refused is tried last for a while ([`EdgeConfig::backend_cooldown`]).
+//! - **Draining** ([`Edge::drain`]) and the edge's own answers: 404 for a host without a route, 400
+//!   without a host, 502 when no backend answers, 503 for a route without backends, 504 when a backend
+//!   does not answer in time — as a short HTML page, or JSON for clients that ask for it.
+//!
+//! TLS, ACME, websockets, TCP routes and metrics come later; they plug into the same [`Router`] (a TLS
+//! listener is another listener over the same proxy; metrics read the same counters).
+//!
+//! # The route-switch and drain protocol
+//!
+//! This is how the engine replaces revision A of a service by revision B with no failed request:
+//!
+//! 1. start B and wait until its health probes pass;
+//! 2. [`Edge::set_route`]`(host, B)`: the route's backends are replaced atomically; the next request
+//!    goes to B; requests already on their way to A continue;
+//! 3. [`Edge::drain`]`(A, timeout).await`: resolves when no request is in flight to A any more — a
+//!    request counts until its response body has been streamed to the client or the client went away —
+//!    or at the timeout, saying how many were still running;
+//! 4. stop A.
+//!
+//! Step 3 is exact because a request is counted in flight to its backend under the same lock under which
+//! it read the route table: when `set_route` returns, every request that picked A is already counted, and
+//! every later request sees B. Retries re-read the table, so a failover never goes back to A either.
+//!
+//! # Concurrency model
+//!
+//! Everything runs on the caller's tokio runtime. [`Edge::serve`] accepts connections in one task and
+//! spawns one task per client connection (HTTP/2 streams are further tasks of hyper's executor). The
+//! route table is a `RwLock<HashMap<..>>` that request tasks hold for reading only while they look up the
+//! host and pick a backend — never across an `.await`; writers replace a whole route at once, so readers
+//! never see a half-updated table. Per-backend in-flight counts are atomics with a `Notify` that wakes
+//! drains; counters are relaxed atomics. [`Edge`] is a cheap handle: clone it into the engine, the
+//! listener and the API.
+
+mod backend;
+mod body;
+mod config;
+mod drain;
+mod error;
+mod headers;
+mod host;
+mod listener;
+mod pages;
+mod proxy;
+mod table;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+pub use config::EdgeConfig;
+pub use drain::DrainOutcome;
+pub use error::EdgeError;
+pub use host::HostName;
+pub use table::{EdgeCounters, RouteCounters, RouteSnapshot, Router};
+
+use proxy::Proxy;
+
+/// The edge proxy: a route table plus the machinery that serves it. Clones share everything.
+#[derive(Debug, Clone)]
+pub struct Edge {
+    router: Arc<Router>,
+    proxy: Arc<Proxy>,
+}
+
+impl Default for Edge {
+    fn default() -> Self {
+        Self::new(EdgeConfig::default())
+    }
+}
+
+impl Edge {
+    /// An edge with an empty route table.
+    pub fn new(config: EdgeConfig) -> Self {
+        let router = Arc::new(Router::new());
+        let proxy = Arc::new(Proxy::new(Arc::clone(&router), config));
+        Self { router, proxy }
+    }
+
+    /// The route table this edge serves.
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    /// Replaces the backends of `host` atomically (creating the route if needed); duplicates are
+    /// ignored. Applies to the next request, without restarting the listener or dropping connections.
+    pub fn set_route(&self, host: &str, backends: impl IntoIterator<Item = SocketAddr>) -> Result<(), EdgeError> {
+        self.router.set_route(host, backends)
+    }
+
+    /// Removes the route of `host`; returns whether it existed.
+    pub fn remove_route(&self, host: &str) -> Result<bool, EdgeError> {
+        self.router.remove_route(host)
+    }
+
+    /// A snapshot of the route table, sorted by host.
+    pub fn routes(&self) -> Vec<RouteSnapshot> {
+        self.router.routes()
+    }
+
+    /// Request counters per route and for unknown hosts.
+    pub fn counters(&self) -> EdgeCounters {
+        self.router.counters()
+    }
+
+    /// Requests currently in flight to `backend`, over all routes.
+    pub fn in_flight(&self, backend: SocketAddr) -> usize {
+        self.router.in_flight(backend)
+    }
+
+    /// Resolves when no request is in flight to any of `backends`, or after `timeout` with the number
+    /// still in flight. Call it after removing the backends from every route (see the crate docs).
+    pub fn drain(
+        &self,
+        backends: impl IntoIterator<Item = SocketAddr>,
+        timeout: Duration,
+    ) -> impl Future<Output = DrainOutcome> + Send + 'static {
+        drain::drain(&self.router, backends.into_iter().collect(), timeout)
+    }
+
+    /// Serves HTTP/1.1 and h2c on `listener` until `shutdown` resolves; then stops accepting and lets
+    /// in-flight requests finish (for at most [`EdgeConfig::shutdown_grace`]) before returning.
+    pub async fn serve(&self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+        listener::serve(Arc::clone(&self.proxy), listener, shutdown).await;
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests of the edge proxy against real upstream servers and real clients on loopback.
+
+mod balancing;
+mod drain;
+mod forwarding;
+mod routing;
+mod shutdown;
+mod support;
+mod switch;

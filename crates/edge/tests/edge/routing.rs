@@ -1,0 +1,129 @@
+//! Which upstream answers which host, and what the edge answers when none does.
+
+use std::time::Duration;
+
+use hyper::StatusCode;
+use hyper::header::ACCEPT;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use slipway_edge::EdgeConfig;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::support::{RunningEdge, Upstream, client, closed_port, empty};
+
+#[tokio::test]
+async fn routes_by_host_ignoring_case_and_port() {
+    let edge = RunningEdge::start().await;
+    let api = Upstream::start("api").await;
+    let web = Upstream::start("web").await;
+    edge.edge.set_route("api.test", [api.addr]).expect("route api");
+    edge.edge.set_route("Web.Test", [web.addr]).expect("route web");
+    let client = client();
+
+    for (host, expected) in [
+        ("api.test", "api"),
+        ("web.test", "web"),
+        ("web.test:8080", "web"),
+        ("WEB.tEsT", "web"),
+        ("API.TEST:443", "api"),
+    ] {
+        let reply = edge.get(&client, host, "/").await.expect("reply");
+        assert_eq!(reply.status, StatusCode::OK, "host {host}");
+        assert_eq!(reply.text(), expected, "host {host}");
+    }
+    let hosts: Vec<_> = edge.edge.routes().into_iter().map(|r| r.host).collect();
+    assert_eq!(hosts, ["api.test", "web.test"]);
+    assert_eq!(edge.edge.counters().routes["web.test"].requests, 3);
+}
+
+#[tokio::test]
+async fn unknown_host_gets_a_404_page_naming_it() {
+    let edge = RunningEdge::start().await;
+    let client = client();
+
+    let reply = edge.get(&client, "nope.test:8080", "/x").await.expect("reply");
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert!(reply.headers["content-type"].to_str().expect("type").starts_with("text/html"));
+    assert!(reply.text().contains("No Slipway service answers at <code>nope.test</code>"), "{}", reply.text());
+
+    let mut request = edge.request("GET", "Nope.Test", "/", empty());
+    request.headers_mut().insert(ACCEPT, "application/json".parse().expect("accept"));
+    let reply = crate::support::send(&client, request).await.expect("reply");
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    let body = reply.json();
+    assert_eq!(body["code"], "unknown_host");
+    assert_eq!(body["message"], "No Slipway service answers at `nope.test`. Check the domain settings of the service.");
+    assert_eq!(edge.edge.counters().unknown_host, 2);
+
+    // A route that is removed answers 404 from the next request on.
+    let up = Upstream::start("up").await;
+    edge.edge.set_route("gone.test", [up.addr]).expect("route");
+    assert_eq!(edge.get(&client, "gone.test", "/").await.expect("reply").text(), "up");
+    assert!(edge.edge.remove_route("gone.test").expect("remove"));
+    assert_eq!(edge.get(&client, "gone.test", "/").await.expect("reply").status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn missing_or_invalid_host_gets_a_400() {
+    let edge = RunningEdge::start().await;
+    for request in
+        ["GET / HTTP/1.1\r\nConnection: close\r\n\r\n", "GET / HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n"]
+    {
+        let mut stream = TcpStream::connect(edge.addr).await.expect("connect");
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut answer = String::new();
+        tokio::time::timeout(Duration::from_secs(10), stream.read_to_string(&mut answer))
+            .await
+            .expect("the edge answers without hanging")
+            .expect("read");
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        assert!(answer.contains("Host"), "{answer}");
+    }
+}
+
+#[tokio::test]
+async fn route_without_backends_or_with_only_dead_ones_fails_fast() {
+    let edge =
+        RunningEdge::with_config(EdgeConfig { response_timeout: Duration::from_millis(300), ..Default::default() })
+            .await;
+    let client = client();
+    edge.edge.set_route("empty.test", []).expect("route");
+    assert_eq!(edge.get(&client, "empty.test", "/").await.expect("reply").status, StatusCode::SERVICE_UNAVAILABLE);
+
+    edge.edge.set_route("dead.test", [closed_port().await, closed_port().await]).expect("route");
+    let reply = edge.get(&client, "dead.test", "/").await.expect("reply");
+    assert_eq!(reply.status, StatusCode::BAD_GATEWAY);
+    assert!(reply.text().contains("<code>dead.test</code> did not answer"), "{}", reply.text());
+
+    let slow = Upstream::start("slow").await;
+    edge.edge.set_route("slow.test", [slow.addr]).expect("route");
+    let reply = edge.get(&client, "slow.test", "/sleep/3000").await.expect("reply");
+    assert_eq!(reply.status, StatusCode::GATEWAY_TIMEOUT);
+
+    let counters = edge.edge.counters();
+    assert_eq!(counters.routes["empty.test"].failures, 1);
+    assert_eq!(counters.routes["dead.test"].failures, 1);
+    assert_eq!(counters.routes["dead.test"].retries, 1);
+    assert_eq!(counters.routes["slow.test"].failures, 1);
+}
+
+#[tokio::test]
+async fn h2c_clients_are_routed_by_authority() {
+    let edge = RunningEdge::start().await;
+    let api = Upstream::start("api").await;
+    edge.edge.set_route("api.test", [api.addr]).expect("route");
+
+    let stream = TcpStream::connect(edge.addr).await.expect("connect");
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await.expect("h2 handshake");
+    tokio::spawn(connection);
+    let request = hyper::Request::builder().uri("http://API.test:8443/echo?via=h2").body(empty()).expect("request");
+    let response = sender.send_request(request).await.expect("h2 response");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.version(), hyper::Version::HTTP_2);
+    let body = http_body_util::BodyExt::collect(response.into_body()).await.expect("body").to_bytes();
+    let echo: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(echo["uri"], "/echo?via=h2");
+    assert_eq!(echo["headers"]["host"][0], "API.test:8443");
+    assert_eq!(echo["headers"]["x-forwarded-host"][0], "API.test:8443");
+}
