@@ -267,6 +267,11 @@ pub struct Deployment {
     /// How many times a worker took it up after another one stopped.
     #[serde(default)]
     pub resumed: u32,
+    /// For `DELETE`: also delete the services' configuration (and the
+    /// environment's, when it targets the whole environment) once their
+    /// resources are gone. Without it, a delete is an uninstall.
+    #[serde(default)]
+    pub remove_config: bool,
 }
 
 impl Deployment {
@@ -296,6 +301,7 @@ impl Deployment {
             steps: Vec::new(),
             error: None,
             resumed: 0,
+            remove_config: false,
         }
     }
 

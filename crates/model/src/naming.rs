@@ -56,10 +56,11 @@ pub fn volume(service_id: Uuid, storage_id: Uuid) -> String {
     format!("slipway-{}-{}", short_dns(service_id), storage_id.simple())
 }
 
-/// The engine name of one instance: service, release and replica, so that
-/// starting the same instance twice names the same thing.
-pub fn instance(service_id: Uuid, name: &str, release_id: Uuid, replica: u32) -> String {
-    format!("slipway-{}-{}-{}-{replica}", slug(name), short_dns(service_id), &release_id.simple().to_string()[..8])
+/// The engine name of one instance: the service, the rollout that started
+/// it (a short token, so that a restart of the same release can run beside
+/// the old instances) and its replica index.
+pub fn instance(service_id: Uuid, name: &str, rollout: &str, replica: u32) -> String {
+    format!("slipway-{}-{}-{rollout}-{replica}", slug(name), short_dns(service_id))
 }
 
 #[cfg(test)]

@@ -1,0 +1,356 @@
+//! Rolling a service to a release without dropping a request: start the new
+//! revision beside the old one, wait until every new instance is ready,
+//! switch the edge's routes, drain the old instances, stop them.
+//!
+//! A service with persistent storage is the exception: two revisions must not
+//! share a volume, so the old one stops before the new one starts (a short
+//! gap, logged as such).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use futures_util::future::join_all;
+use slipway_model::deployment::Release;
+use slipway_model::service::common::{Healthcheck, Port, PortProtocol, Storage};
+use slipway_model::{Environment, Service, ServiceSpec, ServiceType, Uuid, naming};
+use slipway_runtime::{Instance, InstanceSpec, Labels, LogOptions, Runtime, VolumeMount, label};
+
+use crate::logger::{Logger, Scope};
+use crate::probe::{self, Readiness};
+use crate::{EngineError, Inner};
+
+/// Everything a step needs about the service it acts on.
+#[derive(Debug, Clone)]
+pub(crate) struct Ctx {
+    pub inner: Arc<Inner>,
+    pub runtime: Arc<dyn Runtime>,
+    pub environment: Environment,
+    pub service: Service,
+    pub logger: Logger,
+    pub scope: Scope,
+}
+
+impl Ctx {
+    pub(crate) fn step(&self, step: &'static str) -> Ctx {
+        let mut ctx = self.clone();
+        ctx.scope.step = Some(step);
+        ctx
+    }
+
+    pub(crate) fn info(&self, message: &str) {
+        self.logger.info(&self.scope, message);
+    }
+
+    pub(crate) fn warn(&self, message: &str) {
+        self.logger.warn(&self.scope, message);
+    }
+}
+
+/// How a long-running service runs: the parts of its spec the engine needs.
+#[derive(Debug, Clone)]
+pub(crate) struct Workload {
+    pub ports: Vec<Port>,
+    pub storage: Vec<Storage>,
+    pub healthchecks: Healthcheck,
+    pub cpu: u32,
+    pub memory: u32,
+    pub min_instances: u32,
+    pub max_instances: i32,
+    pub arguments: Vec<String>,
+    pub entrypoint: Option<String>,
+}
+
+impl Workload {
+    /// The workload of a spec, for the kinds that run long-lived instances.
+    pub(crate) fn of(spec: &ServiceSpec) -> Option<Workload> {
+        match spec {
+            ServiceSpec::Application(a) => Some(Workload {
+                ports: a.ports.clone(),
+                storage: a.storage.clone(),
+                healthchecks: a.healthchecks.clone(),
+                cpu: a.cpu,
+                memory: a.memory,
+                min_instances: a.min_running_instances,
+                max_instances: a.max_running_instances,
+                arguments: a.arguments.clone(),
+                entrypoint: a.entrypoint.clone(),
+            }),
+            ServiceSpec::Container(c) => Some(Workload {
+                ports: c.ports.clone(),
+                storage: c.storage.clone(),
+                healthchecks: c.healthchecks.clone(),
+                cpu: c.cpu,
+                memory: c.memory,
+                min_instances: c.min_running_instances,
+                max_instances: c.max_running_instances,
+                arguments: c.arguments.clone(),
+                entrypoint: c.entrypoint.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The port traffic goes to by default.
+    pub(crate) fn main_port(&self) -> Option<&Port> {
+        self.ports.iter().find(|p| p.is_default).or_else(|| self.ports.first())
+    }
+
+    pub(crate) fn readiness(&self) -> Readiness {
+        match (&self.healthchecks.readiness_probe, self.main_port()) {
+            (Some(p), _) => Readiness::Probe(p.clone()),
+            (None, Some(port)) if port.protocol != PortProtocol::Udp => {
+                Readiness::Port(u16::try_from(port.internal_port).unwrap_or(0))
+            }
+            _ => Readiness::Running,
+        }
+    }
+
+    /// The highest instance count allowed.
+    pub(crate) fn max(&self) -> u32 {
+        if self.max_instances < 0 { u32::MAX } else { (self.max_instances as u32).max(self.min_instances) }
+    }
+}
+
+/// A public route of a service: a host name on the edge and the port it reaches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PublicRoute {
+    pub host: String,
+    pub port: u16,
+}
+
+/// The public routes of a service: its default public port at
+/// `<name>-z<ID8>.<base domain>`, other public ports at `p<port>-` that.
+pub(crate) fn public_routes(service: &Service, workload: &Workload, base_domain: &str) -> Vec<PublicRoute> {
+    let default = workload.ports.iter().find(|p| p.publicly_accessible && p.is_default).map(|p| p.internal_port);
+    workload
+        .ports
+        .iter()
+        .filter(|p| p.publicly_accessible && matches!(p.protocol, PortProtocol::Http | PortProtocol::Grpc))
+        .filter_map(|p| {
+            let host = naming::public_host(service.id, service.name(), base_domain);
+            let host = if Some(p.internal_port) == default { host } else { format!("p{}-{host}", p.internal_port) };
+            Some(PublicRoute { host, port: u16::try_from(p.internal_port).ok()? })
+        })
+        .collect()
+}
+
+/// The labels of an instance of `release`.
+fn labels(ctx: &Ctx, release: Uuid, replica: u32) -> Labels {
+    Labels::from([
+        (label::MANAGED.to_owned(), "true".to_owned()),
+        (label::ORGANIZATION.to_owned(), ctx.service.organization_id.to_string()),
+        (label::ENVIRONMENT.to_owned(), ctx.service.environment_id.to_string()),
+        (label::SERVICE.to_owned(), ctx.service.id.to_string()),
+        (label::RELEASE.to_owned(), release.to_string()),
+        (label::REPLICA.to_owned(), replica.to_string()),
+        (label::ROLE.to_owned(), "service".to_owned()),
+    ])
+}
+
+/// Every instance of a service on its runtime, running or not.
+pub(crate) async fn service_instances(runtime: &dyn Runtime, service: Uuid) -> Result<Vec<Instance>, EngineError> {
+    let filter = Labels::from([(label::SERVICE.to_owned(), service.to_string())]);
+    Ok(runtime.list(&filter).await?)
+}
+
+/// The variables every instance gets. The built-in variables of the
+/// contract that need nothing but ids; the variables work completes them.
+pub(crate) fn base_variables(ctx: &Ctx) -> BTreeMap<String, String> {
+    let s = &ctx.service;
+    let mut vars = BTreeMap::from([
+        ("QOVERY_PROJECT_ID".to_owned(), s.project_id.to_string()),
+        ("QOVERY_ENVIRONMENT_ID".to_owned(), s.environment_id.to_string()),
+        ("QOVERY_ENVIRONMENT_NAME".to_owned(), ctx.environment.name.clone()),
+        ("SLIPWAY_SERVICE_ID".to_owned(), s.id.to_string()),
+    ]);
+    let own = match s.kind() {
+        ServiceType::Application => Some("QOVERY_APPLICATION_ID"),
+        ServiceType::Container => Some("QOVERY_CONTAINER_ID"),
+        ServiceType::Job => Some("QOVERY_JOB_ID"),
+        _ => None,
+    };
+    if let Some(key) = own {
+        vars.insert(key.to_owned(), s.id.to_string());
+    }
+    vars
+}
+
+/// The last lines an instance printed, for failure reports.
+pub(crate) async fn last_lines(runtime: &dyn Runtime, id: &str, n: usize) -> Vec<String> {
+    let options = LogOptions { follow: false, tail: Some(n), since: None };
+    match runtime.logs(id, options).await {
+        Ok(stream) => stream.filter_map(|l| async move { l.ok().map(|l| l.line) }).collect().await,
+        Err(_) => Vec::new(),
+    }
+}
+
+fn rollout_token() -> String {
+    let bytes: [u8; 3] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Starts `replicas` instances of `release` and waits until all are ready.
+/// On failure, removes them and reports the probe failures and their last
+/// log lines; nothing else is touched.
+pub(crate) async fn start_revision(
+    ctx: &Ctx,
+    release: &Release,
+    workload: &Workload,
+    replicas: u32,
+    first_replica: u32,
+) -> Result<Vec<Instance>, EngineError> {
+    let runtime = ctx.runtime.as_ref();
+    let network = naming::environment_network(ctx.environment.id);
+    let mut network_labels = Labels::from([(label::MANAGED.to_owned(), "true".to_owned())]);
+    network_labels.insert(label::ENVIRONMENT.to_owned(), ctx.environment.id.to_string());
+    runtime.ensure_network(&network, &network_labels).await?;
+    let mut volumes = Vec::new();
+    for s in &workload.storage {
+        let name = naming::volume(ctx.service.id, s.id.unwrap_or_default());
+        let mut volume_labels = network_labels.clone();
+        volume_labels.insert(label::SERVICE.to_owned(), ctx.service.id.to_string());
+        runtime.ensure_volume(&name, &volume_labels).await?;
+        volumes.push(VolumeMount { volume: name, target: s.mount_point.clone() });
+    }
+    let token = rollout_token();
+    let host = naming::host_internal(ctx.service.kind(), ctx.service.id, ctx.service.name());
+    let env = base_variables(ctx);
+    let mut started = Vec::new();
+    for replica in first_replica..first_replica + replicas {
+        let spec = InstanceSpec {
+            name: naming::instance(ctx.service.id, ctx.service.name(), &token, replica),
+            image: if release.image_id.is_empty() { release.image.clone() } else { release.image_id.clone() },
+            network: Some(network.clone()),
+            aliases: vec![host.clone(), naming::slug(ctx.service.name())],
+            env: env.clone(),
+            entrypoint: workload.entrypoint.clone().filter(|e| !e.is_empty()).map(|e| vec![e]),
+            command: (!workload.arguments.is_empty()).then(|| workload.arguments.clone()),
+            cpu_millis: Some(workload.cpu),
+            memory_mib: Some(workload.memory),
+            volumes: volumes.clone(),
+            published_ports: Vec::new(),
+            labels: labels(ctx, release.id, replica),
+            stop_timeout_secs: 10,
+        };
+        match runtime.start(&spec).await {
+            Ok(instance) => started.push(instance),
+            Err(err) => {
+                remove_all(runtime, &started).await;
+                return Err(EngineError::failed(format!("cannot start instance {}: {err}", spec.name)));
+            }
+        }
+    }
+    ctx.info(&format!("started {} instance(s) of release {}", started.len(), release.id));
+    let readiness = workload.readiness();
+    let deadline = tokio::time::Instant::now() + ctx.inner.config.readiness_timeout;
+    let checks = started.iter().map(|instance| {
+        let readiness = readiness.clone();
+        let ctx = ctx.clone();
+        async move {
+            let report = |line: &str| ctx.warn(&format!("{}: {line}", instance.name));
+            probe::wait_ready(runtime, instance, &readiness, deadline, &report).await.map_err(|e| (instance, e))
+        }
+    });
+    let failures: Vec<(&Instance, String)> = join_all(checks).await.into_iter().filter_map(Result::err).collect();
+    if let Some((instance, why)) = failures.first() {
+        let lines = last_lines(runtime, &instance.id, 20).await;
+        ctx.logger.error(&ctx.scope, &format!("{} is not ready: {why}", instance.name));
+        if lines.is_empty() {
+            ctx.logger.error(&ctx.scope, "it printed nothing");
+        } else {
+            ctx.logger.error(&ctx.scope, &format!("its last {} log lines:", lines.len()));
+            for line in &lines {
+                ctx.logger.error(&ctx.scope, &format!("  | {line}"));
+            }
+        }
+        remove_all(runtime, &started).await;
+        return Err(EngineError::failed(format!("the new revision never got ready: {why}")));
+    }
+    ctx.info(&format!("{} instance(s) ready", started.len()));
+    Ok(started)
+}
+
+/// The addresses of `instances` on `port`.
+pub(crate) fn addresses(instances: &[Instance], port: u16) -> Vec<SocketAddr> {
+    instances.iter().filter_map(|i| i.ip.map(|ip| SocketAddr::new(ip, port))).collect()
+}
+
+/// Points every public route of the service at `instances`.
+pub(crate) fn switch_traffic(ctx: &Ctx, workload: &Workload, instances: &[Instance]) {
+    for route in public_routes(&ctx.service, workload, &ctx.inner.config.base_domain) {
+        ctx.inner.traffic.route(&route.host, addresses(instances, route.port));
+        ctx.info(&format!("traffic for {} now goes to the new revision", route.host));
+    }
+}
+
+/// Drains `old` (which no route names any more) and removes it.
+pub(crate) async fn retire(ctx: &Ctx, workload: &Workload, old: &[Instance]) {
+    if old.is_empty() {
+        return;
+    }
+    let backends: Vec<SocketAddr> = workload
+        .ports
+        .iter()
+        .filter_map(|p| u16::try_from(p.internal_port).ok())
+        .flat_map(|p| addresses(old, p))
+        .collect();
+    let left = ctx.inner.traffic.drain(backends, ctx.inner.config.drain_timeout).await;
+    if left > 0 {
+        ctx.warn(&format!("{left} request(s) were still in flight to the old revision after the drain timeout"));
+    }
+    remove_all(ctx.runtime.as_ref(), old).await;
+    ctx.info(&format!("stopped {} old instance(s)", old.len()));
+}
+
+/// Removes instances, logging what could not be removed.
+pub(crate) async fn remove_all(runtime: &dyn Runtime, instances: &[Instance]) {
+    let removals = instances.iter().map(|i| async move {
+        if let Err(err) = runtime.remove(&i.id).await {
+            tracing::warn!(instance = %i.name, %err, "cannot remove an instance");
+        }
+    });
+    join_all(removals).await;
+}
+
+/// Rolls the service to `release` with `replicas` instances; the current
+/// instances keep serving until the new ones are ready.
+pub(crate) async fn roll_out(
+    ctx: &Ctx,
+    release: &Release,
+    workload: &Workload,
+    replicas: u32,
+) -> Result<(), EngineError> {
+    let ctx = ctx.step("rollout");
+    let old = service_instances(ctx.runtime.as_ref(), ctx.service.id).await?;
+    if !workload.storage.is_empty() && !old.is_empty() {
+        ctx.warn("the service has persistent storage: the old revision stops before the new one starts");
+        for route in public_routes(&ctx.service, workload, &ctx.inner.config.base_domain) {
+            ctx.inner.traffic.unroute(&route.host);
+        }
+        retire(&ctx, workload, &old).await;
+        let new = start_revision(&ctx, release, workload, replicas, 0).await?;
+        switch_traffic(&ctx, workload, &new);
+        return Ok(());
+    }
+    let new = start_revision(&ctx, release, workload, replicas, 0).await?;
+    switch_traffic(&ctx, workload, &new);
+    retire(&ctx, workload, &old).await;
+    Ok(())
+}
+
+/// Stops serving and removes every instance of the service.
+pub(crate) async fn take_down(ctx: &Ctx, workload: Option<&Workload>) -> Result<usize, EngineError> {
+    let old = service_instances(ctx.runtime.as_ref(), ctx.service.id).await?;
+    match workload {
+        Some(w) => {
+            for route in public_routes(&ctx.service, w, &ctx.inner.config.base_domain) {
+                ctx.inner.traffic.unroute(&route.host);
+            }
+            retire(ctx, w, &old).await;
+        }
+        None => remove_all(ctx.runtime.as_ref(), &old).await,
+    }
+    Ok(old.len())
+}

@@ -1,0 +1,205 @@
+//! What one deployment does to one service, by action and kind.
+
+use slipway_model::deployment::{Deployment, DeploymentAction, DeploymentStatus, Release, ServiceState};
+use slipway_model::{DeploymentState, ServiceType, Uuid, naming};
+
+use crate::EngineError;
+use crate::image::{self, Resolved};
+use crate::rollout::{self, Ctx, Workload};
+
+/// What a step left behind, for the deployment's record and its rollback.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Outcome {
+    pub release_id: Option<Uuid>,
+    pub previous_release_id: Option<Uuid>,
+}
+
+/// The service's state, or a fresh one.
+pub(crate) async fn state_of(ctx: &Ctx) -> Result<ServiceState, EngineError> {
+    let states = ctx.inner.store.service_states(ctx.service.organization_id, Some(ctx.service.environment_id)).await?;
+    Ok(states
+        .into_iter()
+        .find(|s| s.service_id == ctx.service.id)
+        .unwrap_or_else(|| ServiceState::new(ctx.service.id, ctx.service.organization_id, ctx.service.environment_id)))
+}
+
+/// Records the service's state.
+pub(crate) async fn set_state(
+    ctx: &Ctx,
+    deployment: &Deployment,
+    state: &mut ServiceState,
+    to: DeploymentState,
+    status: DeploymentStatus,
+) -> Result<(), EngineError> {
+    state.state = to;
+    state.last_deployment_id = Some(deployment.id);
+    state.last_action = Some(deployment.action);
+    state.last_action_status = Some(status);
+    if status.is_final() {
+        state.last_deployment_at = Some(slipway_model::now());
+    }
+    state.updated_at = slipway_model::now();
+    ctx.inner.store.put_service_state(state).await?;
+    Ok(())
+}
+
+/// Runs the deployment's action on the service.
+pub(crate) async fn run(ctx: &Ctx, deployment: &Deployment) -> Result<Outcome, EngineError> {
+    let mut state = state_of(ctx).await?;
+    let previous = state.current_release;
+    set_state(ctx, deployment, &mut state, deployment.action.ongoing_state(), DeploymentStatus::Running).await?;
+    let result = match deployment.action {
+        DeploymentAction::Deploy => deploy(ctx, deployment, &mut state).await,
+        DeploymentAction::Stop => stop(ctx, &mut state).await,
+        DeploymentAction::Restart => restart(ctx, &mut state).await,
+        DeploymentAction::Delete => delete(ctx, &mut state).await,
+    };
+    match result {
+        Ok(release_id) => {
+            set_state(ctx, deployment, &mut state, deployment.action.done_state(), DeploymentStatus::Succeeded).await?;
+            Ok(Outcome { release_id, previous_release_id: previous })
+        }
+        Err(err) => {
+            state.message = Some(err.to_string());
+            // A failed deploy leaves the old release serving: the service is
+            // still deployed, and the error shows in its status.
+            set_state(ctx, deployment, &mut state, deployment.action.error_state(), DeploymentStatus::Failed).await?;
+            Err(err)
+        }
+    }
+}
+
+/// The number of instances to run: the autoscaler's count when it is within
+/// the service's bounds, else the minimum.
+fn replicas_for(state: &ServiceState, workload: &Workload) -> u32 {
+    let min = workload.min_instances.max(1);
+    if state.replicas >= min && state.replicas <= workload.max() { state.replicas } else { min }
+}
+
+async fn deploy(ctx: &Ctx, deployment: &Deployment, state: &mut ServiceState) -> Result<Option<Uuid>, EngineError> {
+    match ctx.service.kind() {
+        ServiceType::Helm => {
+            return Err(EngineError::failed(
+                "Helm charts need a Kubernetes cluster: this environment runs on a local container engine",
+            ));
+        }
+        ServiceType::Terraform => {
+            return Err(EngineError::failed("Terraform services cannot be deployed yet by this Slipway version"));
+        }
+        ServiceType::Database => {
+            return Err(EngineError::failed(
+                "container databases cannot be deployed yet by this Slipway version; use a container service",
+            ));
+        }
+        _ => {}
+    }
+    let release = match image::resolve(ctx, deployment.id, deployment.pin(ctx.service.id)).await? {
+        Resolved::Earlier(release) => release,
+        Resolved::New(release) => {
+            if let Some(current) = unchanged(ctx, state, &release).await? {
+                ctx.info(&format!("nothing changed: release {} keeps running", current));
+                return Ok(Some(current));
+            }
+            ctx.inner.store.insert(&release).await?;
+            release
+        }
+    };
+    let spec =
+        release.spec(ctx.service.kind()).map_err(|e| EngineError::failed(format!("release {}: {e}", release.id)))?;
+    match Workload::of(&spec) {
+        Some(workload) => {
+            let replicas = replicas_for(state, &workload);
+            rollout::roll_out(ctx, &release, &workload, replicas).await?;
+            state.replicas = replicas;
+        }
+        // Jobs run on their events and schedules; deploying one records
+        // the release they will run.
+        None => ctx.info("the job's image is ready; it runs on its schedule or events"),
+    }
+    state.current_release = Some(release.id);
+    state.message = None;
+    Ok(Some(release.id))
+}
+
+/// The current release, when `candidate` would run exactly the same thing
+/// and the service is healthy: a no-op redeploy.
+async fn unchanged(ctx: &Ctx, state: &ServiceState, candidate: &Release) -> Result<Option<Uuid>, EngineError> {
+    let Some(current_id) = state.current_release else { return Ok(None) };
+    if state.state != DeploymentState::Deployed && state.state != DeploymentState::Deploying {
+        return Ok(None);
+    }
+    let Ok(current) = ctx.inner.store.get::<Release>(ctx.service.organization_id, current_id).await else {
+        return Ok(None);
+    };
+    if current.image_id != candidate.image_id || current.spec != candidate.spec {
+        return Ok(None);
+    }
+    let Some(workload) = Workload::of(&ctx.service.spec) else { return Ok(Some(current_id)) };
+    let running = rollout::service_instances(ctx.runtime.as_ref(), ctx.service.id)
+        .await?
+        .into_iter()
+        .filter(|i| i.state == slipway_runtime::InstanceState::Running)
+        .count();
+    Ok((running as u32 >= replicas_for(state, &workload)).then_some(current_id))
+}
+
+async fn stop(ctx: &Ctx, state: &mut ServiceState) -> Result<Option<Uuid>, EngineError> {
+    let workload = Workload::of(&ctx.service.spec);
+    let removed = rollout::take_down(&ctx.step("stop"), workload.as_ref()).await?;
+    ctx.info(&format!("stopped ({removed} instance(s) removed; volumes kept)"));
+    Ok(state.current_release)
+}
+
+async fn restart(ctx: &Ctx, state: &mut ServiceState) -> Result<Option<Uuid>, EngineError> {
+    let Some(current) = state.current_release else {
+        return Err(EngineError::failed("the service was never deployed: deploy it first"));
+    };
+    let release: Release = ctx.inner.store.get(ctx.service.organization_id, current).await?;
+    let spec = release.spec(ctx.service.kind()).map_err(|e| EngineError::failed(e.to_string()))?;
+    if let Some(workload) = Workload::of(&spec) {
+        let replicas = replicas_for(state, &workload);
+        rollout::roll_out(ctx, &release, &workload, replicas).await?;
+    }
+    Ok(Some(current))
+}
+
+async fn delete(ctx: &Ctx, state: &mut ServiceState) -> Result<Option<Uuid>, EngineError> {
+    let workload = Workload::of(&ctx.service.spec);
+    rollout::take_down(&ctx.step("delete"), workload.as_ref()).await?;
+    if let Some(w) = &workload {
+        for s in &w.storage {
+            ctx.runtime.remove_volume(&naming::volume(ctx.service.id, s.id.unwrap_or_default())).await?;
+        }
+    }
+    state.current_release = None;
+    ctx.info("removed its instances and volumes");
+    Ok(None)
+}
+
+/// Returns the service to `previous` (or takes it down when it had none),
+/// after this deployment switched it.
+pub(crate) async fn roll_back(ctx: &Ctx, deployment: &Deployment, previous: Option<Uuid>) -> Result<(), EngineError> {
+    let ctx = ctx.step("rollback");
+    let mut state = state_of(&ctx).await?;
+    match previous {
+        Some(id) => {
+            let release: Release = ctx.inner.store.get(ctx.service.organization_id, id).await?;
+            let spec = release.spec(ctx.service.kind()).map_err(|e| EngineError::failed(e.to_string()))?;
+            if let Some(workload) = Workload::of(&spec) {
+                let replicas = replicas_for(&state, &workload);
+                rollout::roll_out(&ctx, &release, &workload, replicas).await?;
+            }
+            state.current_release = Some(id);
+            state.message = Some(format!("rolled back to release {id} by deployment {}", deployment.id));
+            ctx.info(&format!("back on release {id}"));
+            set_state(&ctx, deployment, &mut state, DeploymentState::Deployed, DeploymentStatus::Failed).await
+        }
+        None => {
+            rollout::take_down(&ctx, Workload::of(&ctx.service.spec).as_ref()).await?;
+            state.current_release = None;
+            state.message = Some(format!("removed: deployment {} failed on its first deploy", deployment.id));
+            ctx.info("removed: it had no earlier release");
+            set_state(&ctx, deployment, &mut state, DeploymentState::Ready, DeploymentStatus::Failed).await
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The engine against the real container engine (Podman or Docker, as
+//! `scripts/setup-engine.sh` provides), the real edge proxy, and a SQLite
+//! store: deploys from git, zero-downtime redeploys under load, failed
+//! readiness, environment transactions, rollback and autoscaling.
+
+mod deploy;
+mod failures;
+mod scaling;
+mod support;

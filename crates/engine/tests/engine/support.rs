@@ -1,0 +1,387 @@
+//! A store, a runtime, an edge and an engine, with an organization, a
+//! project and an environment; plus git repositories of a test web app.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use slipway_edge::{Edge, EdgeConfig};
+use slipway_engine::{Engine, EngineConfig, Runtimes, Traffic};
+use slipway_model::deployment::{Deployment, DeploymentAction, DeploymentLog, DeploymentTarget, Origin, VersionPin};
+use slipway_model::{
+    Cluster, ContainerRegistry, Environment, EnvironmentMode, Organization, Project, Service, ServiceSpec, ServiceType,
+    Uuid, new_id, now,
+};
+use slipway_runtime::{Labels, Runtime, RuntimeError, label};
+use slipway_runtime_docker::DockerRuntime;
+use slipway_store::{Store, StoreConfig, Tenant};
+
+/// The host's engine, shared by every test of the process.
+#[derive(Debug)]
+pub struct HostRuntime(pub Arc<dyn Runtime>);
+
+#[async_trait::async_trait]
+impl Runtimes for HostRuntime {
+    async fn runtime(&self, _cluster: &Cluster) -> Result<Arc<dyn Runtime>, RuntimeError> {
+        Ok(self.0.clone())
+    }
+}
+
+/// The edge, as the engine drives it.
+#[derive(Debug, Clone)]
+pub struct EdgeTraffic(pub Edge);
+
+impl Traffic for EdgeTraffic {
+    fn route(&self, host: &str, backends: Vec<SocketAddr>) {
+        self.0.set_route(host, backends).expect("valid host");
+    }
+    fn unroute(&self, host: &str) {
+        let _ = self.0.remove_route(host);
+    }
+    fn drain(
+        &self,
+        backends: Vec<SocketAddr>,
+        timeout: Duration,
+    ) -> std::pin::Pin<Box<dyn Future<Output = usize> + Send>> {
+        let drain = self.0.drain(backends, timeout);
+        Box::pin(async move { drain.await.in_flight() })
+    }
+}
+
+pub struct Harness {
+    pub store: Store,
+    pub engine: Engine,
+    pub runtime: Arc<dyn Runtime>,
+    pub edge_addr: SocketAddr,
+    pub org: Uuid,
+    pub project: Uuid,
+    pub env: Environment,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    _dir: tempfile::TempDir,
+}
+
+impl Harness {
+    pub async fn new() -> Harness {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreConfig::Sqlite(dir.path().join("slipway.db"))).await.unwrap();
+        let org = Organization::new("acme");
+        let cluster = Cluster::local_default(org.id);
+        let registry = ContainerRegistry::local_default(org.id);
+        store
+            .create_tenant(&Tenant {
+                organization: org.clone(),
+                clusters: vec![cluster.clone()],
+                registries: vec![registry.clone()],
+                tokens: vec![],
+            })
+            .await
+            .unwrap();
+        let project = Project {
+            id: new_id(),
+            organization_id: org.id,
+            name: "shop".into(),
+            description: None,
+            created_at: now(),
+            updated_at: None,
+        };
+        store.insert(&project).await.unwrap();
+        let env = Environment {
+            id: new_id(),
+            organization_id: org.id,
+            project_id: project.id,
+            cluster_id: cluster.id,
+            name: "staging".into(),
+            mode: EnvironmentMode::Staging,
+            created_at: now(),
+            updated_at: None,
+        };
+        store.insert(&env).await.unwrap();
+        let runtime: Arc<dyn Runtime> =
+            Arc::new(DockerRuntime::connect(None).await.expect("a container engine: run scripts/setup-engine.sh"));
+        let edge = Edge::new(EdgeConfig::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let edge_addr = listener.local_addr().unwrap();
+        let serving = edge.clone();
+        tokio::spawn(async move { serving.serve(listener, std::future::pending()).await });
+        let mut config = EngineConfig::new(dir.path().to_path_buf());
+        config.public_http_port = edge_addr.port();
+        config.poll = Duration::from_millis(200);
+        config.heartbeat = Duration::from_secs(1);
+        config.lease = Duration::from_secs(5);
+        config.monitor_interval = Duration::from_secs(1);
+        config.readiness_timeout = Duration::from_secs(60);
+        config.drain_timeout = Duration::from_secs(10);
+        let engine = Engine::new(
+            store.clone(),
+            Arc::new(HostRuntime(runtime.clone())),
+            Arc::new(EdgeTraffic(edge.clone())),
+            config,
+        );
+        let (shutdown, rx) = tokio::sync::watch::channel(false);
+        engine.start(rx);
+        Harness { store, engine, runtime, edge_addr, org: org.id, project: project.id, env, shutdown, _dir: dir }
+    }
+
+    /// Adds a service of `kind` from a request body.
+    pub async fn add_service(&self, kind: ServiceType, body: Value) -> Service {
+        let mut spec = ServiceSpec::from_json(kind, body).unwrap();
+        spec.prepare().unwrap();
+        let service = Service {
+            id: new_id(),
+            organization_id: self.org,
+            project_id: self.project,
+            environment_id: self.env.id,
+            created_at: now(),
+            updated_at: None,
+            spec,
+        };
+        self.store.insert(&service).await.unwrap();
+        service
+    }
+
+    /// Replaces a service's spec by an edit body.
+    pub async fn edit_service(&self, service: &Service, body: Value) -> Service {
+        let mut edited = service.clone();
+        edited.spec = service.spec.edited(body).unwrap();
+        edited.updated_at = Some(now());
+        self.store.update(&edited).await.unwrap();
+        edited
+    }
+
+    /// Queues a deployment and returns it without waiting.
+    pub async fn submit(&self, action: DeploymentAction, targets: Vec<(Uuid, Option<VersionPin>)>) -> Deployment {
+        let targets =
+            targets.into_iter().map(|(service_id, version)| DeploymentTarget { service_id, version }).collect();
+        let d = Deployment::new(self.org, self.project, self.env.id, action, targets, Origin::Api, "test".into());
+        self.engine.submit(&d).await.unwrap();
+        d
+    }
+
+    /// Waits for a deployment to finish.
+    pub async fn finish(&self, d: &Deployment) -> Deployment {
+        let start = Instant::now();
+        loop {
+            let current = self.store.get_deployment(self.org, d.id).await.unwrap();
+            if current.status.is_final() {
+                return current;
+            }
+            assert!(start.elapsed() < Duration::from_secs(240), "deployment {} did not finish: {current:?}", d.id);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Deploys and waits.
+    pub async fn deploy(&self, targets: Vec<(Uuid, Option<VersionPin>)>) -> Deployment {
+        let d = self.submit(DeploymentAction::Deploy, targets).await;
+        self.finish(&d).await
+    }
+
+    /// The deployment's log, as text.
+    pub async fn log_of(&self, d: &Deployment) -> Vec<DeploymentLog> {
+        self.store.deployment_logs(d.id, 0, 10_000).await.unwrap()
+    }
+
+    /// The public host of a service's default port.
+    pub fn host(&self, service: &Service) -> String {
+        let urls = self.engine.public_urls(service);
+        urls.first().expect("a public URL").host.clone()
+    }
+
+    /// GET through the edge with a Host header.
+    pub async fn get(&self, host: &str, path: &str) -> Result<(u16, String), String> {
+        http_get(self.edge_addr, host, path).await
+    }
+
+    /// Every instance of this harness's environment on the engine.
+    pub async fn instances(&self) -> Vec<slipway_runtime::Instance> {
+        let filter = Labels::from([(label::ENVIRONMENT.to_owned(), self.env.id.to_string())]);
+        self.runtime.list(&filter).await.unwrap()
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        // Remove what the test started, whatever state it ended in.
+        let runtime = self.runtime.clone();
+        let env = self.env.id;
+        let cleanup = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                let filter = Labels::from([(label::ENVIRONMENT.to_owned(), env.to_string())]);
+                if let Ok(instances) = runtime.list(&filter).await {
+                    for i in instances {
+                        let _ = runtime.remove(&i.id).await;
+                    }
+                }
+                let _ = runtime.remove_network(&slipway_model::naming::environment_network(env)).await;
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
+
+/// A plain HTTP/1.1 GET to `addr` with `Host: host`.
+pub async fn http_get(addr: SocketAddr, host: &str, path: &str) -> Result<(u16, String), String> {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().map_err(|e| e.to_string())?;
+    let response = client
+        .get(format!("http://{addr}{path}"))
+        .header(reqwest::header::HOST, host)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let body = response.text().await.map_err(|e| e.to_string())?;
+    Ok((status, body))
+}
+
+/// A git repository holding the test web app: a `FROM scratch` image with
+/// the static busybox, serving `www/` on port 8080, with a CPU-burning CGI
+/// at `/cgi-bin/burn` and a health file at `/health`.
+pub struct AppRepo {
+    pub dir: tempfile::TempDir,
+}
+
+impl AppRepo {
+    pub fn new(version: &str) -> AppRepo {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        git(root, &["init", "-q", "-b", "main"]);
+        git(root, &["config", "user.email", "test@slipway.invalid"]);
+        git(root, &["config", "user.name", "Slipway Test"]);
+        std::fs::create_dir_all(root.join("bin")).unwrap();
+        std::fs::copy("/bin/busybox", root.join("bin/busybox")).expect("busybox-static is installed");
+        std::os::unix::fs::symlink("busybox", root.join("bin/sh")).unwrap();
+        std::fs::create_dir_all(root.join("www/cgi-bin")).unwrap();
+        std::fs::write(
+            root.join("www/cgi-bin/burn"),
+            "#!/bin/sh\ni=0\nwhile [ $i -lt 40000 ]; do i=$((i+1)); done\nprintf 'Content-Type: text/plain\\r\\n\\r\\nburned\\n'\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(root.join("www/cgi-bin/burn"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(
+            root.join("Dockerfile"),
+            "FROM scratch\nCOPY bin /bin\nCOPY www /www\nENTRYPOINT [\"/bin/sh\", \"-c\"]\n\
+             CMD [\"echo serving $(cat /www/index.html); exec /bin/busybox httpd -f -v -p 8080 -h /www\"]\n",
+        )
+        .unwrap();
+        let repo = AppRepo { dir };
+        repo.commit_version(version, true);
+        repo
+    }
+
+    pub fn url(&self) -> String {
+        format!("file://{}", self.dir.path().display())
+    }
+
+    /// Commits a new version: `/` answers `version`; `/health` exists when `healthy`.
+    pub fn commit_version(&self, version: &str, healthy: bool) -> String {
+        let root = self.dir.path();
+        std::fs::write(root.join("www/index.html"), format!("{version}\n")).unwrap();
+        let health = root.join("www/health");
+        if healthy {
+            std::fs::write(&health, "ok\n").unwrap();
+        } else if health.exists() {
+            std::fs::remove_file(&health).unwrap();
+        }
+        git(root, &["add", "-A"]);
+        git(root, &["commit", "-q", "--allow-empty", "-m", &format!("version {version}")]);
+        String::from_utf8(Command::new("git").arg("-C").arg(root).args(["rev-parse", "HEAD"]).output().unwrap().stdout)
+            .unwrap()
+            .trim()
+            .to_owned()
+    }
+
+    /// The request body of an application built from this repository.
+    pub fn application(&self, name: &str) -> Value {
+        json!({
+            "name": name,
+            "git_repository": {"url": self.url(), "branch": "main", "provider": "GITHUB"},
+            "healthchecks": {"readiness_probe": {
+                "type": {"http": {"port": 8080, "path": "/health"}},
+                "initial_delay_seconds": 0, "period_seconds": 1, "timeout_seconds": 2, "failure_threshold": 3
+            }},
+            "ports": [{"internal_port": 8080, "publicly_accessible": true}],
+            "cpu": 250, "memory": 64,
+        })
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git").arg("-C").arg(dir).args(args).status().unwrap();
+    assert!(status.success(), "git {args:?} failed");
+}
+
+/// Sends GETs at `rate` per second from `workers` tasks until stopped;
+/// returns the bodies seen (in order) and the failures.
+pub struct Load {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    tasks: Vec<tokio::task::JoinHandle<(Vec<String>, Vec<String>)>>,
+}
+
+impl Load {
+    pub fn start(addr: SocketAddr, host: &str, path: &str, rate: u32, workers: u32) -> Load {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let interval = Duration::from_secs_f64(f64::from(workers) / f64::from(rate));
+        let tasks = (0..workers)
+            .map(|_| {
+                let stop = stop.clone();
+                let host = host.to_owned();
+                let path = path.to_owned();
+                tokio::spawn(async move {
+                    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+                    let (mut seen, mut failures) = (Vec::new(), Vec::new());
+                    let mut tick = tokio::time::interval(interval);
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        tick.tick().await;
+                        let result = client
+                            .get(format!("http://{addr}{path}"))
+                            .header(reqwest::header::HOST, &host)
+                            .send()
+                            .await;
+                        match result {
+                            Ok(r) if r.status().is_success() => {
+                                seen.push(r.text().await.unwrap_or_default().trim().to_owned())
+                            }
+                            Ok(r) => failures.push(format!("HTTP {}", r.status())),
+                            Err(e) => failures.push(e.to_string()),
+                        }
+                    }
+                    (seen, failures)
+                })
+            })
+            .collect();
+        Load { stop, tasks }
+    }
+
+    /// Stops the load; returns (successful bodies, failures).
+    pub async fn stop(self) -> (Vec<String>, Vec<String>) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut seen = Vec::new();
+        let mut failures = Vec::new();
+        for t in self.tasks {
+            let (s, f) = t.await.unwrap();
+            seen.extend(s);
+            failures.extend(f);
+        }
+        (seen, failures)
+    }
+}
+
+/// Waits until `check` holds, or panics after `timeout`.
+pub async fn eventually<F, Fut>(what: &str, timeout: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !check().await {
+        assert!(start.elapsed() < timeout, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
