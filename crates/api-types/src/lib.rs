@@ -8,14 +8,22 @@
 //! fields: required-but-nullable fields are always present as `null`, and
 //! enums carry only documented values.
 
+mod deployment;
+mod history;
+mod logs;
 mod organization;
 mod project;
 mod service;
+mod stage;
 mod status;
 
+pub use deployment::*;
+pub use history::*;
+pub use logs::*;
 pub use organization::*;
 pub use project::*;
 pub use service::*;
+pub use stage::*;
 pub use status::*;
 
 use serde::{Deserialize, Serialize};

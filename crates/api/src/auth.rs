@@ -184,3 +184,41 @@ mod tests {
         assert!(!token_digest(&a).contains(&a[TOKEN_PREFIX.len()..]));
     }
 }
+
+/// The caller of a request that acts, with where the request comes from
+/// (recorded on the deployments it queues).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// Who calls.
+    pub caller: Caller,
+    /// The CLI when the user agent says so, else the API.
+    pub origin: slipway_model::deployment::Origin,
+}
+
+impl std::ops::Deref for Actor {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.caller
+    }
+}
+
+impl FromRequestParts<AppState> for Actor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let origin = if agent.contains("slipway-client") || agent.contains("qovery-cli") || agent.contains("qovery cli")
+        {
+            slipway_model::deployment::Origin::Cli
+        } else {
+            slipway_model::deployment::Origin::Api
+        };
+        Ok(Actor { caller, origin })
+    }
+}

@@ -39,6 +39,11 @@ pub enum ApiError {
     /// The body exceeds the limit.
     #[error("request body too large: the limit is {0} bytes")]
     PayloadTooLarge(usize),
+    /// This server runs no deployment engine.
+    #[error(
+        "this server runs no deployment engine, so it cannot act on services; start `slipway server` with the engine role"
+    )]
+    EngineUnavailable,
     /// A fault on Slipway's side; details are logged, not returned.
     #[error("internal error; see the server log")]
     Internal(String),
@@ -55,6 +60,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::EngineUnavailable => (StatusCode::SERVICE_UNAVAILABLE, "engine_unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -68,6 +74,15 @@ impl From<StoreError> for ApiError {
             StoreError::InUse { what } => {
                 ApiError::Conflict(format!("{what} is still in use by other resources; delete or move them first"))
             }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<slipway_engine::EngineError> for ApiError {
+    fn from(err: slipway_engine::EngineError) -> Self {
+        match err {
+            slipway_engine::EngineError::Store(e) => e.into(),
             other => ApiError::Internal(other.to_string()),
         }
     }

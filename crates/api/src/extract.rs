@@ -67,3 +67,53 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for Ids<T> {
         }
     }
 }
+
+/// An optional JSON body: no body (or `null`) is `None`; anything else must
+/// be a JSON object that deserializes into `T`.
+#[derive(Debug)]
+pub struct MaybeBody<T>(pub Option<T>);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for MaybeBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| bytes_rejection(e, state))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(MaybeBody(None));
+        }
+        let value: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::BadRequest(format!("the request body is not valid JSON: {e}")))?;
+        match value {
+            Value::Null => Ok(MaybeBody(None)),
+            Value::Object(_) => Ok(MaybeBody(Some(slipway_model::validate::parse(value)?))),
+            _ => Err(ApiError::BadRequest("the request body must be a JSON object".into())),
+        }
+    }
+}
+
+/// Query parameters. Their fields are strings, checked by the handlers
+/// with [`param`] so that refusals name the parameter.
+#[derive(Debug)]
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &AppState) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::try_from_uri(&parts.uri) {
+            Ok(axum::extract::Query(q)) => Ok(QueryParams(q)),
+            Err(err) => Err(ApiError::BadRequest(format!("invalid query string: {}", err.body_text()))),
+        }
+    }
+}
+
+/// Parses an optional query parameter; a refusal names it and says what it expects.
+pub fn param<T: std::str::FromStr>(name: &str, value: Option<&str>, expected: &str) -> Result<Option<T>, ApiError> {
+    match value {
+        None | Some("") => Ok(None),
+        Some(v) => v
+            .parse()
+            .map(Some)
+            .map_err(|_| slipway_model::ValidationError::new(name, format!("must be {expected}, got `{v}`")).into()),
+    }
+}

@@ -15,6 +15,7 @@ pub mod extract;
 pub mod openapi;
 pub mod routes;
 mod state;
+mod status;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
@@ -28,7 +29,7 @@ use utoipa_axum::routes;
 pub use state::{ApiConfig, AppState, Inner};
 
 use crate::error::ApiError;
-use crate::routes::{organizations as orgs, projects, services};
+use crate::routes::{environments as envs, history, logs, organizations as orgs, projects, services, stages};
 
 /// The document of the API, generated from the handlers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
@@ -56,19 +57,39 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(projects::get_environment, projects::edit_environment, projects::delete_environment))
         .routes(routes!(projects::get_environment_status))
         .routes(routes!(projects::get_environment_statuses))
-        .routes(routes!(projects::list_environment_services));
-    macro_rules! with_kinds {
-        ($router:expr, $($kind:ident),*) => {
-            $router
-            $(
-                .routes(routes!(services::$kind::create, services::$kind::list))
-                .routes(routes!(services::$kind::get, services::$kind::edit, services::$kind::delete))
-                .routes(routes!(services::$kind::status))
-                .routes(routes!(services::$kind::statuses))
-            )*
-        };
-    }
-    with_kinds!(router, application, container, database, job, helm, terraform)
+        .routes(routes!(projects::list_environment_services))
+        .routes(routes!(envs::deploy))
+        .routes(routes!(envs::redeploy))
+        .routes(routes!(envs::stop))
+        .routes(routes!(envs::uninstall))
+        .routes(routes!(envs::reboot_services))
+        .routes(routes!(envs::deploy_all_services))
+        .routes(routes!(envs::stop_selected_services))
+        .routes(routes!(envs::cancel_deployment))
+        .routes(routes!(history::list_environment_history))
+        .routes(routes!(history::list_environment_history_v2))
+        .routes(routes!(history::get_deployment_status))
+        .routes(routes!(history::list_deployment_queue))
+        .routes(routes!(history::get_deployment))
+        .routes(routes!(logs::list_environment_logs))
+        .routes(routes!(logs::list_environment_log))
+        .routes(routes!(logs::stream_deployment_logs))
+        .routes(routes!(stages::list_stages, stages::create_stage))
+        .routes(routes!(stages::get_stage, stages::edit_stage, stages::delete_stage))
+        .routes(routes!(stages::attach_service))
+        .routes(routes!(stages::move_after))
+        .routes(routes!(stages::move_before))
+        .routes(routes!(stages::get_service_stage));
+    [
+        services::application::routes,
+        services::container::routes,
+        services::database::routes,
+        services::job::routes,
+        services::helm::routes,
+        services::terraform::routes,
+    ]
+    .into_iter()
+    .fold(router, |router, kind| kind(router))
 }
 
 /// The whole HTTP application: the API, `/openapi.json`, the `/docs` page

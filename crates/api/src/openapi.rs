@@ -1,7 +1,7 @@
 //! The OpenAPI document: generated from the handlers' annotations, served at
 //! `/openapi.json` and browsable at `/docs`.
 
-use slipway_api_types::ErrorBody;
+use slipway_api_types::{ErrorBody, JobForceEvent};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoResponses, Modify, OpenApi};
 
@@ -27,6 +27,33 @@ pub enum ApiErrors {
     /// The request body is larger than the limit.
     #[response(status = 413)]
     PayloadTooLarge(ErrorBody),
+}
+
+/// The refusals of endpoints that act through the deployment engine.
+#[derive(Debug, IntoResponses)]
+#[allow(dead_code)]
+pub enum ActionErrors {
+    /// The input broke a rule, or there is nothing to act on.
+    #[response(status = 400)]
+    BadRequest(ErrorBody),
+    /// No API token, or an unknown one.
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// The token's role may not do this.
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
+    /// No such resource in the caller's organization.
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+    /// The resource is in a state that forbids it.
+    #[response(status = 409)]
+    Conflict(ErrorBody),
+    /// The request body is larger than the limit.
+    #[response(status = 413)]
+    PayloadTooLarge(ErrorBody),
+    /// This server runs no deployment engine (`engine_unavailable`).
+    #[response(status = 503)]
+    EngineUnavailable(ErrorBody),
 }
 
 /// Adds the two ways to present an API token.
@@ -63,7 +90,7 @@ impl Modify for Security {
     ),
     modifiers(&Security),
     security(("ApiKeyAuth" = []), ("bearerAuth" = [])),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, JobForceEvent)),
 )]
 #[derive(Debug)]
 pub struct ApiDoc;

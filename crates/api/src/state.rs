@@ -1,7 +1,10 @@
 use std::sync::Arc;
 
 use slipway_api_types::Capacity;
+use slipway_engine::Engine;
 use slipway_store::Store;
+
+use crate::error::{ApiError, ApiResult};
 
 /// Settings of the API that come from the composition root.
 #[derive(Debug, Clone)]
@@ -31,12 +34,26 @@ pub struct Inner {
     pub config: ApiConfig,
     /// Recently verified API tokens.
     pub tokens: crate::auth::TokenCache,
+    /// The deployment engine, when this server runs one. Without it, the
+    /// endpoints that act (deploy, stop...) or that read what runs (links,
+    /// service logs) answer 503.
+    pub engine: Option<Engine>,
 }
 
 impl AppState {
-    /// State over `store`.
+    /// State over `store`, without a deployment engine.
     pub fn new(store: Store, config: ApiConfig) -> Self {
-        AppState(Arc::new(Inner { store, config, tokens: Default::default() }))
+        AppState(Arc::new(Inner { store, config, tokens: Default::default(), engine: None }))
+    }
+
+    /// State over `store` with a deployment engine.
+    pub fn with_engine(store: Store, config: ApiConfig, engine: Engine) -> Self {
+        AppState(Arc::new(Inner { store, config, tokens: Default::default(), engine: Some(engine) }))
+    }
+
+    /// The engine, or a 503.
+    pub fn engine(&self) -> ApiResult<&Engine> {
+        self.engine.as_ref().ok_or(ApiError::EngineUnavailable)
     }
 }
 

@@ -1,8 +1,13 @@
 //! Handlers, grouped by the resources they serve.
 
+pub mod actions;
+pub mod environments;
+pub mod history;
+pub mod logs;
 pub mod organizations;
 pub mod projects;
 pub mod services;
+pub mod stages;
 
 use slipway_model::Uuid;
 use slipway_store::{Filter, Record};

@@ -4,18 +4,19 @@ use axum::Json;
 use axum::http::StatusCode;
 use slipway_api_types::{
     CreateEnvironmentRequest, EnvironmentEditRequest, EnvironmentResponse, EnvironmentStatus, EnvironmentStatuses,
-    ProjectRequest, ProjectResponse, ResultsList, ServiceResponse, Status,
+    ProjectRequest, ProjectResponse, ResultsList, ServiceResponse,
 };
 use slipway_model::{Cluster, Environment, EnvironmentMode, Project, Role, Service, ServiceType, Uuid, new_id, now};
 use slipway_store::Filter;
 
-use crate::auth::Caller;
+use crate::auth::{Actor, Caller};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Ids};
-use crate::openapi::ApiErrors;
+use crate::openapi::{ActionErrors, ApiErrors};
 use crate::routes::children;
 use crate::routes::services::service_responses;
 use crate::state::AppState;
+use crate::status::EnvView;
 
 type State = axum::extract::State<AppState>;
 
@@ -171,7 +172,11 @@ pub async fn list_environment_statuses(
     Ids(project): Ids<Uuid>,
 ) -> ApiResult<Json<ResultsList<EnvironmentStatus>>> {
     let envs = children::<Environment, Project>(&state, caller.organization_id, project, None).await?;
-    Ok(Json(envs.iter().map(|e| EnvironmentStatus::never_deployed(e.id)).collect::<Vec<_>>().into()))
+    let mut statuses = Vec::with_capacity(envs.len());
+    for env in envs {
+        statuses.push(EnvView::of(&state, env).await?.environment_status());
+    }
+    Ok(Json(statuses.into()))
 }
 
 /// Get an environment.
@@ -209,13 +214,13 @@ pub async fn edit_environment(
     Ok(Json(environment_response(&state, &env).await?))
 }
 
-/// Delete an environment and its services.
+/// Delete an environment and its services: at once when nothing of it was
+/// ever deployed; else through a delete deployment that removes what runs,
+/// then the configuration (its status shows `DELETE_QUEUED`, `DELETING`).
 #[utoipa::path(delete, path = "/environment/{environmentId}", operation_id = "deleteEnvironment", tag = "Environments",
-    params(("environmentId" = Uuid, Path)), responses((status = 204), ApiErrors))]
-pub async fn delete_environment(state: State, caller: Caller, Ids(id): Ids<Uuid>) -> ApiResult<StatusCode> {
-    caller.require(Role::Developer, "delete environments")?;
-    state.store.delete::<Environment>(caller.organization_id, id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    params(("environmentId" = Uuid, Path)), responses((status = 204), ActionErrors))]
+pub async fn delete_environment(state: State, actor: Actor, Ids(id): Ids<Uuid>) -> ApiResult<StatusCode> {
+    crate::routes::actions::delete_environment(&state, &actor, id).await
 }
 
 /// The status of an environment.
@@ -227,8 +232,7 @@ pub async fn get_environment_status(
     caller: Caller,
     Ids(id): Ids<Uuid>,
 ) -> ApiResult<Json<EnvironmentStatus>> {
-    let env: Environment = state.store.get(caller.organization_id, id).await?;
-    Ok(Json(EnvironmentStatus::never_deployed(env.id)))
+    Ok(Json(EnvView::load(&state, caller.organization_id, id).await?.environment_status()))
 }
 
 /// The status of an environment and of each of its services, by kind.
@@ -240,18 +244,15 @@ pub async fn get_environment_statuses(
     caller: Caller,
     Ids(id): Ids<Uuid>,
 ) -> ApiResult<Json<EnvironmentStatuses>> {
-    let services = children::<Service, Environment>(&state, caller.organization_id, id, None).await?;
-    let of = |kind: ServiceType| -> Vec<Status> {
-        services.iter().filter(|s| s.kind() == kind).map(|s| Status::never_deployed(s.id)).collect()
-    };
+    let view = EnvView::load(&state, caller.organization_id, id).await?;
     Ok(Json(EnvironmentStatuses {
-        environment: EnvironmentStatus::never_deployed(id),
-        applications: of(ServiceType::Application),
-        containers: of(ServiceType::Container),
-        jobs: of(ServiceType::Job),
-        databases: of(ServiceType::Database),
-        helms: of(ServiceType::Helm),
-        terraforms: of(ServiceType::Terraform),
+        environment: view.environment_status(),
+        applications: view.statuses(ServiceType::Application),
+        containers: view.statuses(ServiceType::Container),
+        jobs: view.statuses(ServiceType::Job),
+        databases: view.statuses(ServiceType::Database),
+        helms: view.statuses(ServiceType::Helm),
+        terraforms: view.statuses(ServiceType::Terraform),
     }))
 }
 

@@ -17,6 +17,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::routes::children;
 use crate::state::AppState;
+use crate::status::EnvView;
 
 type State = axum::extract::State<AppState>;
 
@@ -46,7 +47,7 @@ async fn service_response(state: &AppState, service: &Service) -> ApiResult<Serv
 
 /// The service `id` of `kind` in the caller's organization; another kind's
 /// service is not found, like any unknown id.
-async fn find(state: &AppState, caller: &Caller, kind: ServiceType, id: Uuid) -> ApiResult<Service> {
+pub(crate) async fn find(state: &AppState, caller: &Caller, kind: ServiceType, id: Uuid) -> ApiResult<Service> {
     let not_found = ApiError::NotFound { what: kind.path() };
     match state.store.get::<Service>(caller.organization_id, id).await {
         Ok(s) if s.kind() == kind => Ok(s),
@@ -134,16 +135,10 @@ pub(crate) async fn edit(
     Ok(Json(service_response(state, &service).await?))
 }
 
-pub(crate) async fn delete(state: &AppState, caller: &Caller, kind: ServiceType, id: Uuid) -> ApiResult<StatusCode> {
-    caller.require(Role::Developer, &format!("delete {} services", kind.path()))?;
-    let service = find(state, caller, kind, id).await?;
-    state.store.delete::<Service>(service.organization_id, service.id).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
 pub(crate) async fn status(state: &AppState, caller: &Caller, kind: ServiceType, id: Uuid) -> ApiResult<Json<Status>> {
     let service = find(state, caller, kind, id).await?;
-    Ok(Json(Status::never_deployed(service.id)))
+    let view = EnvView::load(state, caller.organization_id, service.environment_id).await?;
+    Ok(Json(view.service_status(&service)))
 }
 
 pub(crate) async fn statuses(
@@ -152,20 +147,104 @@ pub(crate) async fn statuses(
     kind: ServiceType,
     environment_id: Uuid,
 ) -> ApiResult<Json<ResultsList<Status>>> {
-    let services =
-        children::<Service, Environment>(state, caller.organization_id, environment_id, Some(kind.as_str())).await?;
-    Ok(Json(services.iter().map(|s| Status::never_deployed(s.id)).collect::<Vec<_>>().into()))
+    let view = EnvView::load(state, caller.organization_id, environment_id).await?;
+    Ok(Json(view.statuses(kind).into()))
 }
 
-/// Generates the annotated handlers of one service kind. The paths, the
-/// operation ids (the official client's method names) and the schemas are
-/// the contract's; the work is done by the shared handlers above.
+/// Generates the deploy handler of a kind: with a version body, or (for
+/// databases) without one.
+macro_rules! deploy_handler {
+    ($kind:expr, $tag:tt, $item:tt, $param:tt, $name:tt, $query:ident) => {
+        #[utoipa::path(post, path = concat!($item, "/deploy"), operation_id = concat!("deploy", $name), tag = $tag,
+                                    params(($param = Uuid, Path), slipway_api_types::$query),
+                                    responses((status = 202, body = Status), ActionErrors))]
+        pub async fn deploy(
+            state: State,
+            actor: Actor,
+            Ids(id): Ids<Uuid>,
+            QueryParams(query): QueryParams<slipway_api_types::$query>,
+        ) -> ApiResult<(StatusCode, Json<Status>)> {
+            let action = DeployEvent::action(&query)?;
+            actions::deploy_service(&state, &actor, $kind, id, action, Default::default()).await
+        }
+    };
+    ($kind:expr, $tag:tt, $item:tt, $param:tt, $name:tt, $query:ident, $body:ident) => {
+        /// Without a body (or without a version in it), deploys the
+        /// service's configuration; with one, that version.
+        #[utoipa::path(post, path = concat!($item, "/deploy"), operation_id = concat!("deploy", $name), tag = $tag,
+                                    params(($param = Uuid, Path), slipway_api_types::$query),
+                                    request_body = Option<slipway_api_types::$body>,
+                                    responses((status = 202, body = Status), ActionErrors))]
+        pub async fn deploy(
+            state: State,
+            actor: Actor,
+            Ids(id): Ids<Uuid>,
+            QueryParams(query): QueryParams<slipway_api_types::$query>,
+            MaybeBody(body): MaybeBody<slipway_api_types::$body>,
+        ) -> ApiResult<(StatusCode, Json<Status>)> {
+            let action = DeployEvent::action(&query)?;
+            let body = body.unwrap_or_default();
+            actions::deploy_service(&state, &actor, $kind, id, action, DeployBody::asked(&body)).await
+        }
+    };
+}
+
+/// Generates the handlers only some kinds have.
+macro_rules! service_extra {
+    (stop, $kind:expr, $tag:tt, $item:tt, $param:tt, $name:tt) => {
+        #[utoipa::path(post, path = concat!($item, "/stop"), operation_id = concat!("stop", $name), tag = $tag,
+                    params(($param = Uuid, Path)), responses((status = 202, body = Status), ActionErrors))]
+        pub async fn stop(state: State, actor: Actor, Ids(id): Ids<Uuid>) -> ApiResult<(StatusCode, Json<Status>)> {
+            actions::service_action(&state, &actor, $kind, id, DeploymentAction::Stop).await
+        }
+    };
+    (restart, $kind:expr, $tag:tt, $item:tt, $param:tt, $name:tt) => {
+        #[utoipa::path(post, path = concat!($item, "/restart-service"), operation_id = concat!("reboot", $name),
+                    tag = $tag, params(($param = Uuid, Path)), responses((status = 202, body = Status), ActionErrors))]
+        pub async fn restart(state: State, actor: Actor, Ids(id): Ids<Uuid>) -> ApiResult<(StatusCode, Json<Status>)> {
+            actions::service_action(&state, &actor, $kind, id, DeploymentAction::Restart).await
+        }
+    };
+    (links, $kind:expr, $tag:tt, $item:tt, $param:tt, $name:tt) => {
+        /// The URLs the service answers at, default first.
+        #[utoipa::path(get, path = concat!($item, "/link"), operation_id = concat!("list", $name, "Links"),
+                    tag = $tag, params(($param = Uuid, Path)),
+                    responses((status = 200, body = ResultsList<slipway_api_types::Link>), ActionErrors))]
+        pub async fn links(
+            state: State,
+            caller: Caller,
+            Ids(id): Ids<Uuid>,
+        ) -> ApiResult<Json<ResultsList<slipway_api_types::Link>>> {
+            crate::routes::logs::links(&state, &caller, $kind, id).await
+        }
+    };
+    (logs, $kind:expr, $tag:tt, $item:tt, $param:tt, $name:tt) => {
+        /// The last 1000 lines the service's instances printed.
+        #[utoipa::path(get, path = concat!($item, "/log"), operation_id = concat!("list", $name, "Log"),
+                    tag = $tag, params(($param = Uuid, Path)),
+                    responses((status = 200, body = ResultsList<slipway_api_types::Log>), ActionErrors))]
+        pub async fn logs(
+            state: State,
+            caller: Caller,
+            Ids(id): Ids<Uuid>,
+        ) -> ApiResult<Json<ResultsList<slipway_api_types::Log>>> {
+            crate::routes::logs::service_log(&state, &caller, $kind, id).await
+        }
+    };
+}
+
+/// Generates the annotated handlers of one service kind, and `routes`, which
+/// mounts them. The paths, the operation ids (the official client's method
+/// names, built from the kind's `name` where they follow the pattern) and
+/// the schemas are the contract's; the work is done by shared handlers.
 macro_rules! service_kind {
     (
-        $module:ident, $kind:expr, $tag:tt, $request:ty, $response:ty,
+        $module:ident, $kind:expr, $tag:tt, $request:ty, $response:ty, name = $name:tt,
         collection = $collection:tt, item = $item:tt, param = $param:tt,
         status_path = $status_path:tt, env_status_path = $env_status_path:tt,
-        ops = [$create:tt, $list:tt, $get:tt, $edit:tt, $delete:tt, $status:tt, $env_status:tt]
+        ops = [$create:tt, $list:tt, $get:tt, $edit:tt, $delete:tt, $status:tt, $env_status:tt],
+        deploy = [$query:ident $(, $body:ident)?],
+        extra = [$($extra:ident),*]
     ) => {
         #[allow(missing_docs)]
         pub mod $module {
@@ -173,12 +252,37 @@ macro_rules! service_kind {
             use axum::http::StatusCode;
             use slipway_api_types::{ResultsList, ServiceResponse, Status};
             use slipway_model::Uuid;
+            #[allow(unused_imports)]
+            use slipway_model::deployment::DeploymentAction;
+            use utoipa_axum::router::OpenApiRouter;
+            use utoipa_axum::routes;
 
             use super::State;
-            use crate::auth::Caller;
+            use crate::auth::{Actor, Caller};
             use crate::error::ApiResult;
-            use crate::extract::{Ids, JsonObject};
-            use crate::openapi::ApiErrors;
+            #[allow(unused_imports)]
+            use crate::extract::{Ids, JsonObject, MaybeBody, QueryParams};
+            use crate::openapi::{ActionErrors, ApiErrors};
+            #[allow(unused_imports)]
+            use crate::routes::actions::{self, DeployBody, DeployEvent};
+            use crate::state::AppState;
+
+            /// Mounts this kind's endpoints.
+            pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+                router
+                    .routes(routes!(create, list))
+                    .routes(routes!(get, edit, delete))
+                    .routes(routes!(status))
+                    .routes(routes!(statuses))
+                    .routes(routes!(deploy))
+                    .routes(routes!(redeploy))
+                    .routes(routes!(uninstall))
+                    .routes(routes!(history))
+                    .routes(routes!(releases))
+                    .routes(routes!(rollback))
+                    .routes(routes!(log_stream))
+                    $(.routes(routes!($extra)))*
+            }
 
             #[utoipa::path(post, path = $collection, operation_id = $create, tag = $tag,
                 params(("environmentId" = Uuid, Path)), request_body = $request,
@@ -218,10 +322,12 @@ macro_rules! service_kind {
                 super::edit(&state, &caller, $kind, id, body).await
             }
 
+            /// Deletes at once when the service was never deployed; else queues a
+            /// delete deployment that removes what runs, then the configuration.
             #[utoipa::path(delete, path = $item, operation_id = $delete, tag = $tag,
-                params(($param = Uuid, Path)), responses((status = 204), ApiErrors))]
-            pub async fn delete(state: State, caller: Caller, Ids(id): Ids<Uuid>) -> ApiResult<StatusCode> {
-                super::delete(&state, &caller, $kind, id).await
+                params(($param = Uuid, Path)), responses((status = 204), ActionErrors))]
+            pub async fn delete(state: State, actor: Actor, Ids(id): Ids<Uuid>) -> ApiResult<StatusCode> {
+                actions::delete_service(&state, &actor, $kind, id).await
             }
 
             #[utoipa::path(get, path = $status_path, operation_id = $status, tag = $tag,
@@ -235,6 +341,92 @@ macro_rules! service_kind {
             pub async fn statuses(state: State, caller: Caller, Ids(env): Ids<Uuid>) -> ApiResult<Json<ResultsList<Status>>> {
                 super::statuses(&state, &caller, $kind, env).await
             }
+
+            deploy_handler!($kind, $tag, $item, $param, $name, $query $(, $body)?);
+
+            /// Deploys the service's configuration again at the version it runs
+            /// (services built from git keep their commit).
+            #[utoipa::path(post, path = concat!($item, "/redeploy"), operation_id = concat!("redeploy", $name),
+                tag = $tag, params(($param = Uuid, Path), slipway_api_types::$query),
+                responses((status = 202, body = Status), ActionErrors))]
+            pub async fn redeploy(
+                state: State,
+                actor: Actor,
+                Ids(id): Ids<Uuid>,
+                QueryParams(query): QueryParams<slipway_api_types::$query>,
+            ) -> ApiResult<(StatusCode, Json<Status>)> {
+                let action = DeployEvent::action(&query)?;
+                actions::redeploy_service(&state, &actor, $kind, id, action).await
+            }
+
+            /// Removes what runs (instances, volumes); keeps the configuration.
+            #[utoipa::path(post, path = concat!($item, "/uninstall"), operation_id = concat!("uninstall", $name),
+                tag = $tag, params(($param = Uuid, Path)), request_body = Option<Object>,
+                responses((status = 202, body = Status), ActionErrors))]
+            pub async fn uninstall(
+                state: State,
+                actor: Actor,
+                Ids(id): Ids<Uuid>,
+                MaybeBody(_body): MaybeBody<serde_json::Map<String, serde_json::Value>>,
+            ) -> ApiResult<(StatusCode, Json<Status>)> {
+                actions::service_action(&state, &actor, $kind, id, DeploymentAction::Delete).await
+            }
+
+            /// The deployments that acted on the service, newest first.
+            #[utoipa::path(get, path = concat!($item, "/deploymentHistoryV2"),
+                operation_id = concat!("list", $name, "DeploymentHistoryV2"), tag = $tag,
+                params(($param = Uuid, Path), slipway_api_types::PageQuery),
+                responses((status = 200, body = slipway_api_types::DeploymentHistoryServicePaginatedResponseListV2), ApiErrors))]
+            pub async fn history(
+                state: State,
+                caller: Caller,
+                Ids(id): Ids<Uuid>,
+                QueryParams(page): QueryParams<slipway_api_types::PageQuery>,
+            ) -> ApiResult<Json<slipway_api_types::DeploymentHistoryServicePaginatedResponseListV2>> {
+                crate::routes::history::service_history(&state, &caller, $kind, id, page).await
+            }
+
+            /// Slipway: the service's releases, newest first.
+            #[utoipa::path(get, path = concat!($item, "/release"), operation_id = concat!("list", $name, "Releases"),
+                tag = $tag, params(($param = Uuid, Path)),
+                responses((status = 200, body = ResultsList<slipway_api_types::ReleaseResponse>), ApiErrors))]
+            pub async fn releases(
+                state: State,
+                caller: Caller,
+                Ids(id): Ids<Uuid>,
+            ) -> ApiResult<Json<ResultsList<slipway_api_types::ReleaseResponse>>> {
+                crate::routes::history::list_releases(&state, &caller, $kind, id).await
+            }
+
+            /// Slipway: deploys exactly one of the service's earlier releases (its
+            /// image and configuration, no rebuild).
+            #[utoipa::path(post, path = concat!($item, "/rollback"), operation_id = concat!("rollback", $name),
+                tag = $tag, params(($param = Uuid, Path)), request_body = slipway_api_types::RollbackRequest,
+                responses((status = 202, body = Status), ActionErrors))]
+            pub async fn rollback(
+                state: State,
+                actor: Actor,
+                Ids(id): Ids<Uuid>,
+                crate::extract::Body(body): crate::extract::Body<slipway_api_types::RollbackRequest>,
+            ) -> ApiResult<(StatusCode, Json<Status>)> {
+                actions::rollback_service(&state, &actor, $kind, id, body).await
+            }
+
+            /// Slipway: the service's output as server-sent events, following until
+            /// the client leaves. Each event's data is a `LogStreamLine`.
+            #[utoipa::path(get, path = concat!($item, "/logs/stream"), operation_id = concat!("stream", $name, "Logs"),
+                tag = $tag, params(($param = Uuid, Path), slipway_api_types::TailQuery),
+                responses((status = 200, content_type = "text/event-stream", body = slipway_api_types::LogStreamLine), ActionErrors))]
+            pub async fn log_stream(
+                state: State,
+                caller: Caller,
+                Ids(id): Ids<Uuid>,
+                QueryParams(tail): QueryParams<slipway_api_types::TailQuery>,
+            ) -> ApiResult<axum::response::Response> {
+                crate::routes::logs::stream_service_logs(&state, &caller, $kind, id, tail).await
+            }
+
+            $(service_extra!($extra, $kind, $tag, $item, $param, $name);)*
         }
     };
 }
@@ -245,6 +437,7 @@ service_kind!(
     "Applications",
     slipway_model::service::ApplicationSpec,
     slipway_api_types::ApplicationResponse,
+    name = "Application",
     collection = "/environment/{environmentId}/application",
     item = "/application/{applicationId}",
     param = "applicationId",
@@ -258,7 +451,9 @@ service_kind!(
         "deleteApplication",
         "getApplicationStatus",
         "getEnvironmentApplicationStatus"
-    ]
+    ],
+    deploy = [NoQuery, DeployRequest],
+    extra = [stop, restart, links, logs]
 );
 
 service_kind!(
@@ -267,6 +462,7 @@ service_kind!(
     "Containers",
     slipway_model::service::ContainerSpec,
     slipway_api_types::ContainerResponse,
+    name = "Container",
     collection = "/environment/{environmentId}/container",
     item = "/container/{containerId}",
     param = "containerId",
@@ -280,7 +476,9 @@ service_kind!(
         "deleteContainer",
         "getContainerStatus",
         "getEnvironmentContainerStatus"
-    ]
+    ],
+    deploy = [NoQuery, ContainerDeployRequest],
+    extra = [stop, restart, links, logs]
 );
 
 service_kind!(
@@ -289,6 +487,7 @@ service_kind!(
     "Databases",
     slipway_model::service::DatabaseSpec,
     slipway_api_types::DatabaseResponse,
+    name = "Database",
     collection = "/environment/{environmentId}/database",
     item = "/database/{databaseId}",
     param = "databaseId",
@@ -302,7 +501,9 @@ service_kind!(
         "deleteDatabase",
         "getDatabaseStatus",
         "getEnvironmentDatabaseStatus"
-    ]
+    ],
+    deploy = [DatabaseDeployQuery],
+    extra = [stop, restart]
 );
 
 service_kind!(
@@ -311,12 +512,15 @@ service_kind!(
     "Jobs",
     slipway_model::service::JobSpec,
     slipway_api_types::JobResponse,
+    name = "Job",
     collection = "/environment/{environmentId}/job",
     item = "/job/{jobId}",
     param = "jobId",
     status_path = "/job/{jobId}/status",
     env_status_path = "/environment/{environmentId}/job/status",
-    ops = ["createJob", "listJobs", "getJob", "editJob", "deleteJob", "getJobStatus", "getEnvironmentJobStatus"]
+    ops = ["createJob", "listJobs", "getJob", "editJob", "deleteJob", "getJobStatus", "getEnvironmentJobStatus"],
+    deploy = [JobDeployQuery, JobDeployRequest],
+    extra = [stop]
 );
 
 service_kind!(
@@ -325,12 +529,15 @@ service_kind!(
     "Helms",
     slipway_model::service::HelmSpec,
     slipway_api_types::HelmResponse,
+    name = "Helm",
     collection = "/environment/{environmentId}/helm",
     item = "/helm/{helmId}",
     param = "helmId",
     status_path = "/helm/{helmId}/status",
     env_status_path = "/environment/{environmentId}/helm/status",
-    ops = ["createHelm", "listHelms", "getHelm", "editHelm", "deleteHelm", "getHelmStatus", "getEnvironmentHelmStatus"]
+    ops = ["createHelm", "listHelms", "getHelm", "editHelm", "deleteHelm", "getHelmStatus", "getEnvironmentHelmStatus"],
+    deploy = [HelmDeployQuery, HelmDeployRequest],
+    extra = [stop, links]
 );
 
 service_kind!(
@@ -339,6 +546,7 @@ service_kind!(
     "Terraforms",
     slipway_model::service::TerraformSpec,
     slipway_api_types::TerraformResponse,
+    name = "Terraform",
     collection = "/environment/{environmentId}/terraform",
     item = "/terraform/{terraformId}",
     param = "terraformId",
@@ -352,5 +560,7 @@ service_kind!(
         "deleteTerraform",
         "getTerraformStatus",
         "getEnvironmentTerraformStatus"
-    ]
+    ],
+    deploy = [NoQuery, TerraformDeployRequest],
+    extra = []
 );

@@ -1,8 +1,10 @@
 //! API tests: the real router over a real store, driven without a socket.
 
+mod actions;
 mod auth;
 mod bad_input;
 mod errors;
+mod history;
 mod openapi;
 mod resources;
 mod support;

@@ -80,7 +80,86 @@ fn every_contract_operation_is_documented() {
         "createOrganizationApiToken",
         "deleteOrganizationApiToken",
         "listOrganizationAvailableRoles",
+        // Environment actions, history, logs and stages.
+        "deployEnvironment",
+        "redeployEnvironment",
+        "stopEnvironment",
+        "rebootServices",
+        "deployAllServices",
+        "stopSelectedServices",
+        "cancelEnvironmentDeployment",
+        "uninstallEnvironment",
+        "listEnvironmentDeploymentHistory",
+        "listEnvironmentDeploymentHistoryV2",
+        "getDeploymentStatusByDeploymentRequestId",
+        "listDeploymentRequestByEnvironmentId",
+        "listEnvironmentLogs",
+        "listEnvironmentLog",
+        "listEnvironmentDeploymentStage",
+        "createEnvironmentDeploymentStage",
+        "getDeploymentStage",
+        "editDeploymentStage",
+        "deleteDeploymentStage",
+        "attachServiceToDeploymentStage",
+        "moveAfterDeploymentStage",
+        "moveBeforeDeploymentStage",
+        "getServiceDeploymentStage",
+        // Service actions, history, links and logs.
+        "deployApplication",
+        "redeployApplication",
+        "stopApplication",
+        "rebootApplication",
+        "uninstallApplication",
+        "listApplicationDeploymentHistoryV2",
+        "listApplicationLinks",
+        "listApplicationLog",
+        "deployContainer",
+        "redeployContainer",
+        "stopContainer",
+        "rebootContainer",
+        "uninstallContainer",
+        "listContainerDeploymentHistoryV2",
+        "listContainerLinks",
+        "listContainerLog",
+        "deployDatabase",
+        "redeployDatabase",
+        "stopDatabase",
+        "rebootDatabase",
+        "uninstallDatabase",
+        "listDatabaseDeploymentHistoryV2",
+        "deployJob",
+        "redeployJob",
+        "stopJob",
+        "uninstallJob",
+        "listJobDeploymentHistoryV2",
+        "deployHelm",
+        "redeployHelm",
+        "stopHelm",
+        "uninstallHelm",
+        "listHelmDeploymentHistoryV2",
+        "listHelmLinks",
+        "deployTerraform",
+        "redeployTerraform",
+        "uninstallTerraform",
+        "listTerraformDeploymentHistoryV2",
+        // Slipway's own.
+        "getDeployment",
+        "streamDeploymentLogs",
+        "listApplicationReleases",
+        "rollbackApplication",
+        "streamApplicationLogs",
     ] {
         assert!(ops.contains(expected), "{expected} missing from the OpenAPI document");
+    }
+}
+
+#[test]
+fn every_schema_reference_resolves() {
+    let doc = serde_json::to_value(slipway_api::openapi()).unwrap();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let text = doc.to_string();
+    for reference in text.split("\"#/components/schemas/").skip(1) {
+        let name = &reference[..reference.find('"').unwrap()];
+        assert!(schemas.contains_key(name), "{name} is referenced but not in the document");
     }
 }

@@ -92,6 +92,16 @@ impl App {
     }
 
     pub async fn with_config(backend: Backend, config: ApiConfig) -> App {
+        App::build(backend, config, false).await
+    }
+
+    /// An app on SQLite whose state has an engine that was never started:
+    /// actions queue deployments that no worker takes up.
+    pub async fn with_engine() -> App {
+        App::build(Backend::Sqlite, ApiConfig::default(), true).await
+    }
+
+    async fn build(backend: Backend, config: ApiConfig, engine: bool) -> App {
         let dir = tempfile::tempdir().unwrap();
         let store_config = match backend {
             Backend::Sqlite => StoreConfig::Sqlite(dir.path().join("slipway.db")),
@@ -99,8 +109,36 @@ impl App {
         };
         let store = Store::open(&store_config).await.unwrap();
         let (org, token) = tenant(&store, "acme", Role::Owner).await;
-        let router = slipway_api::router(AppState::new(store.clone(), config));
+        let state = if engine {
+            let config_engine = slipway_engine::EngineConfig::new(dir.path().join("engine"));
+            let engine = slipway_engine::Engine::new(
+                store.clone(),
+                std::sync::Arc::new(NoRuntimes),
+                std::sync::Arc::new(NoTraffic),
+                config_engine,
+            );
+            AppState::with_engine(store.clone(), config, engine)
+        } else {
+            AppState::new(store.clone(), config)
+        };
+        let router = slipway_api::router(state);
         App { router, store, token, org, _dir: dir }
+    }
+
+    /// The organization's id.
+    pub fn org_id(&self) -> slipway_model::Uuid {
+        self.org.parse().unwrap()
+    }
+
+    /// Creates a service of `kind` (its path segment) in `env`; returns its id.
+    pub async fn service(&self, env: &str, kind: &str, body: Value) -> String {
+        let created = self.post(&format!("/environment/{env}/{kind}"), body).await.expect(201);
+        created["id"].as_str().unwrap().to_owned()
+    }
+
+    /// The environment's queued and running deployments, oldest first.
+    pub async fn pending(&self, env: &str) -> Vec<slipway_model::deployment::Deployment> {
+        self.store.pending_deployments(Some(env.parse().unwrap())).await.unwrap()
     }
 
     /// Sends a request with an `Authorization` header value (or none) and a raw body.
@@ -216,5 +254,38 @@ pub mod bodies {
             "provider_version": {"explicit_version": "1.9"},
             "job_resources": {"cpu_milli": 500, "ram_mib": 256, "gpu": 0, "storage_gib": 1},
         })
+    }
+}
+
+/// Runtimes for an engine that never runs anything.
+#[derive(Debug)]
+struct NoRuntimes;
+
+#[async_trait::async_trait]
+impl slipway_engine::Runtimes for NoRuntimes {
+    async fn runtime(
+        &self,
+        _cluster: &Cluster,
+    ) -> Result<std::sync::Arc<dyn slipway_runtime::Runtime>, slipway_runtime::RuntimeError> {
+        Err(slipway_runtime::RuntimeError::Unreachable {
+            endpoint: "none".into(),
+            reason: "tests run no engine".into(),
+        })
+    }
+}
+
+/// An edge that routes nothing.
+#[derive(Debug)]
+struct NoTraffic;
+
+impl slipway_engine::Traffic for NoTraffic {
+    fn route(&self, _host: &str, _backends: Vec<std::net::SocketAddr>) {}
+    fn unroute(&self, _host: &str) {}
+    fn drain(
+        &self,
+        _backends: Vec<std::net::SocketAddr>,
+        _timeout: std::time::Duration,
+    ) -> std::pin::Pin<Box<dyn Future<Output = usize> + Send>> {
+        Box::pin(std::future::ready(0))
     }
 }
