@@ -100,7 +100,7 @@ async function startServer() {
   const listen = `127.0.0.1:${port}`;
   server.baseUrl = `http://${listen}`;
 
-  const proc = spawn(SLIPWAY_BIN, ['server', '--data-dir', server.dataDir, '--listen', listen], {
+  const proc = spawn(SLIPWAY_BIN, ['server', '--data-dir', server.dataDir, '--listen', listen, '--edge-listen', '127.0.0.1:0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_BACKTRACE: process.env.RUST_BACKTRACE ?? '1' },
   });

@@ -7,6 +7,7 @@
 mod admin;
 mod commands;
 mod server;
+mod wiring;
 
 use clap::{Parser, Subcommand};
 

@@ -71,8 +71,20 @@ pub struct ServerArgs {
     /// Name of the organization created on first start.
     #[arg(long, env = "SLIPWAY_ORGANIZATION_NAME")]
     organization_name: Option<String>,
+    /// Address of the edge proxy, which serves the services' public HTTP ports.
+    #[arg(long, env = "SLIPWAY_EDGE_LISTEN")]
+    edge_listen: Option<SocketAddr>,
+    /// Base domain of the services' generated host names
+    /// (`<service>-z<ID8>.<base domain>`); `localhost` works in browsers and curl.
+    #[arg(long, env = "SLIPWAY_BASE_DOMAIN")]
+    base_domain: Option<String>,
+    /// The port users reach the edge at, when it differs from the one it
+    /// listens on (behind a port forward); used in the services' URLs.
+    #[arg(long, env = "SLIPWAY_PUBLIC_HTTP_PORT")]
+    public_http_port: Option<u16>,
     /// A TOML file with any of the options above (`listen`, `data_dir`,
-    /// `database_url`, `organization_name`, `body_limit`).
+    /// `database_url`, `organization_name`, `edge_listen`, `base_domain`,
+    /// `public_http_port`, `body_limit`).
     #[arg(long, env = "SLIPWAY_CONFIG")]
     config: Option<PathBuf>,
 }
@@ -85,6 +97,9 @@ struct FileConfig {
     #[serde(flatten)]
     store: StoreArgs,
     organization_name: Option<String>,
+    edge_listen: Option<SocketAddr>,
+    base_domain: Option<String>,
+    public_http_port: Option<u16>,
     body_limit: Option<usize>,
 }
 
@@ -95,6 +110,9 @@ struct Settings {
     store: StoreArgs,
     data_dir: PathBuf,
     organization_name: String,
+    edge_listen: SocketAddr,
+    base_domain: String,
+    public_http_port: Option<u16>,
     body_limit: usize,
 }
 
@@ -115,6 +133,12 @@ impl ServerArgs {
             data_dir: store.data_dir()?,
             store,
             organization_name: self.organization_name.or(file.organization_name).unwrap_or_else(|| "default".into()),
+            edge_listen: self
+                .edge_listen
+                .or(file.edge_listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8081))),
+            base_domain: self.base_domain.or(file.base_domain).unwrap_or_else(|| "localhost".into()),
+            public_http_port: self.public_http_port.or(file.public_http_port),
             body_limit: file.body_limit.unwrap_or(1024 * 1024),
         })
     }
@@ -205,15 +229,60 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create the data directory {}", settings.data_dir.display()))?;
     let store = settings.store.open().await?;
     bootstrap(&store, &settings).await?;
-    let state = AppState::new(store.clone(), ApiConfig { capacity: host_capacity(), body_limit: settings.body_limit });
+
+    let edge = slipway_edge::Edge::new(slipway_edge::EdgeConfig::default());
+    let edge_listener = tokio::net::TcpListener::bind(settings.edge_listen)
+        .await
+        .with_context(|| format!("cannot listen on {} for the edge proxy", settings.edge_listen))?;
+    let edge_port = edge_listener.local_addr()?.port();
+    let mut engine_config = slipway_engine::EngineConfig::new(settings.data_dir.clone());
+    engine_config.base_domain = settings.base_domain.clone();
+    engine_config.public_http_port = settings.public_http_port.unwrap_or(edge_port);
+    let engine = slipway_engine::Engine::new(
+        store.clone(),
+        std::sync::Arc::new(crate::wiring::DockerRuntimes::default()),
+        std::sync::Arc::new(crate::wiring::EdgeTraffic(edge.clone())),
+        engine_config,
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let engine_task = engine.start(stopped.clone());
+
+    let state = AppState::with_engine(
+        store.clone(),
+        ApiConfig { capacity: host_capacity(), body_limit: settings.body_limit },
+        engine,
+    );
     let app = slipway_api::router(state);
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
-    tracing::info!(listen = %settings.listen, store = store.dialect(), "Slipway API ready");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("server failed")?;
+    tracing::info!(
+        listen = %settings.listen, edge = %settings.edge_listen, store = store.dialect(),
+        base_domain = %settings.base_domain, "Slipway ready"
+    );
+    let edge_stopped = wait_for(stopped.clone());
+    let edge_task = tokio::spawn(async move { edge.serve(edge_listener, edge_stopped).await });
+    let api = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    api.await.context("server failed")?;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        let _ = engine_task.await;
+        let _ = edge_task.await;
+    })
+    .await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Resolves once `flag` turns true.
+async fn wait_for(mut flag: tokio::sync::watch::Receiver<bool>) {
+    while !*flag.borrow() {
+        if flag.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 async fn shutdown_signal() {

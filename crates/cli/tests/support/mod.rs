@@ -74,7 +74,8 @@ impl Server {
         let data_dir = tempfile::tempdir().unwrap();
         let log = std::fs::File::create(data_dir.path().join("server.log")).unwrap();
         let mut cmd = slipway();
-        cmd.arg("server").arg("--data-dir").arg(data_dir.path());
+        // Each test server gets its own edge port, so that servers run side by side.
+        cmd.arg("server").arg("--data-dir").arg(data_dir.path()).args(["--edge-listen", "127.0.0.1:0"]);
         configure(&mut cmd);
         let child = cmd.stdin(Stdio::null()).stdout(log.try_clone().unwrap()).stderr(log).spawn().unwrap();
         let mut server = Server { child, port: 0, data_dir };
