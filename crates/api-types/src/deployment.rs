@@ -340,6 +340,9 @@ pub struct DeploymentResponse {
     pub remove_config: bool,
     /// Seconds from start to end (or to now, while running).
     pub duration_seconds: i64,
+    /// How many times a worker took it over after the one running it stopped
+    /// (a crashed or killed server).
+    pub resumed: u32,
 }
 
 impl From<&Deployment> for DeploymentResponse {
@@ -368,6 +371,7 @@ impl From<&Deployment> for DeploymentResponse {
             error: d.error.clone(),
             remove_config: d.remove_config,
             duration_seconds: d.duration_seconds(),
+            resumed: d.resumed,
         }
     }
 }

@@ -50,8 +50,13 @@ const SCALE_OUT_AT: f64 = 0.6;
 /// CPU use below which it scales in (after a few quiet ticks).
 const SCALE_IN_AT: f64 = 0.2;
 const QUIET_TICKS_BEFORE_SCALE_IN: u32 = 3;
+/// How long an instance must run without a restart before its crash report clears.
+const STABLE_AFTER: Duration = Duration::from_secs(60);
 
 pub(crate) async fn run(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) {
+    if let Err(err) = restore_routes(&inner).await {
+        tracing::warn!(%err, "cannot restore the edge's routes");
+    }
     loop {
         if let Err(err) = tick(&inner).await {
             tracing::warn!(%err, "monitor tick failed");
@@ -61,6 +66,44 @@ pub(crate) async fn run(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) 
             _ = shutdown.changed() => return,
         }
     }
+}
+
+/// At start, before anything else: routes every deployed service's public
+/// hosts to the running instances of its current release, so that a
+/// restarted server serves at once, even where a deployment is to resume.
+pub(crate) async fn restore_routes(inner: &Arc<Inner>) -> Result<(), EngineError> {
+    let mut runtimes: HashMap<Uuid, Arc<dyn Runtime>> = HashMap::new();
+    for state in inner.store.all_service_states().await? {
+        let Some(current) = state.current_release else { continue };
+        let org = state.organization_id;
+        let (Ok(service), Ok(release), Ok(environment)) = (
+            inner.store.get::<Service>(org, state.service_id).await,
+            inner.store.get::<Release>(org, current).await,
+            inner.store.get::<Environment>(org, state.environment_id).await,
+        ) else {
+            continue;
+        };
+        let Some(workload) = release.spec(service.kind()).ok().as_ref().and_then(Workload::of) else { continue };
+        let runtime = match runtimes.get(&environment.cluster_id) {
+            Some(r) => r.clone(),
+            None => {
+                let cluster: Cluster = inner.store.get(org, environment.cluster_id).await?;
+                let Ok(r) = inner.runtimes.runtime(&cluster).await else { continue };
+                runtimes.insert(cluster.id, r.clone());
+                r
+            }
+        };
+        let label = current.to_string();
+        let running: Vec<Instance> = rollout::service_instances(runtime.as_ref(), service.id)
+            .await?
+            .into_iter()
+            .filter(|i| i.state == InstanceState::Running && i.labels.get(label::RELEASE) == Some(&label))
+            .collect();
+        for route in rollout::public_routes(&service, &workload, &inner.config.base_domain) {
+            inner.traffic.route(&route.host, rollout::addresses(&running, route.port));
+        }
+    }
+    Ok(())
 }
 
 async fn tick(inner: &Arc<Inner>) -> Result<(), EngineError> {
@@ -191,22 +234,39 @@ async fn watch_service(
         tracing::info!(service = %service.id, count = stray.len(), "removing instances of no current release");
         rollout::remove_all(runtime.as_ref(), &stray).await;
     }
-    let before = (state.state, state.message.clone(), state.replicas);
-    let running = heal(&ctx, &workload, &mine, &mut state).await;
-    let running = keep_replicas(&ctx, &release, &workload, running, &mut state).await;
+    let mut recorded = (state.state, state.message.clone(), state.replicas);
+    let (running, restarting) = heal(&ctx, &workload, &mine, &mut state).await;
+    // Report what heal found before the slower work below.
+    save_if_changed(inner, &mut state, &mut recorded).await?;
+    let running = keep_replicas(&ctx, &release, &workload, running, restarting, &mut state).await;
     for route in rollout::public_routes(&service, &workload, &inner.config.base_domain) {
         inner.traffic.route(&route.host, rollout::addresses(&running, route.port));
     }
-    if (state.state, state.message.clone(), state.replicas) != before {
+    save_if_changed(inner, &mut state, &mut recorded).await
+}
+
+async fn save_if_changed(
+    inner: &Inner,
+    state: &mut ServiceState,
+    recorded: &mut (DeploymentState, Option<String>, u32),
+) -> Result<(), EngineError> {
+    let now = (state.state, state.message.clone(), state.replicas);
+    if now != *recorded {
         state.updated_at = slipway_model::now();
-        inner.store.put_service_state(&state).await?;
+        inner.store.put_service_state(state).await?;
+        *recorded = now;
     }
     Ok(())
 }
 
 /// Restarts exited instances (with backoff) and instances failing liveness;
-/// returns the instances running now.
-async fn heal(ctx: &Ctx, workload: &Workload, instances: &[Instance], state: &mut ServiceState) -> Vec<Instance> {
+/// returns the instances running now, and how many are being restarted.
+async fn heal(
+    ctx: &Ctx,
+    workload: &Workload,
+    instances: &[Instance],
+    state: &mut ServiceState,
+) -> (Vec<Instance>, usize) {
     let runtime = ctx.runtime.as_ref();
     let mut running = Vec::new();
     let mut crashing = Vec::new();
@@ -239,13 +299,25 @@ async fn heal(ctx: &Ctx, workload: &Workload, instances: &[Instance], state: &mu
         if running.is_empty() {
             state.state = DeploymentState::Unavailable;
         }
-    } else if state.state == DeploymentState::Unavailable
-        || state.message.as_deref().is_some_and(|m| m.starts_with("crash loop"))
-    {
-        state.state = DeploymentState::Deployed;
-        state.message = None;
+    } else {
+        // Healthy now; the crash report stays until the service has been
+        // stable for a while, so that a loop that recovers between ticks
+        // still shows.
+        let recent = {
+            let memory = ctx.inner.monitor.memory();
+            instances.iter().any(|i| memory.restarts.get(&i.id).is_some_and(|(_, at)| at.elapsed() < STABLE_AFTER))
+        };
+        if !recent {
+            if state.state == DeploymentState::Unavailable {
+                state.state = DeploymentState::Deployed;
+            }
+            if state.message.as_deref().is_some_and(|m| m.starts_with("crash loop")) {
+                state.message = None;
+            }
+        }
     }
-    running
+    let restarting = crashing.len();
+    (running, restarting)
 }
 
 /// Restarts an instance unless its backoff has not elapsed; returns its restart count.
@@ -296,6 +368,7 @@ async fn keep_replicas(
     release: &Release,
     workload: &Workload,
     mut running: Vec<Instance>,
+    restarting: usize,
     state: &mut ServiceState,
 ) -> Vec<Instance> {
     let min = workload.min_instances.max(1);
@@ -320,7 +393,8 @@ async fn keep_replicas(
             *quiet = 0;
         }
     }
-    let have = running.len() as u32;
+    // Instances being restarted count: they come back on their own.
+    let have = (running.len() + restarting) as u32;
     if have < want {
         let next =
             running.iter().filter_map(|i| i.labels.get(label::REPLICA)?.parse::<u32>().ok()).max().map_or(0, |m| m + 1);
@@ -328,7 +402,7 @@ async fn keep_replicas(
             Ok(started) => running.extend(started),
             Err(err) => tracing::warn!(service = %ctx.service.id, %err, "cannot start missing instances"),
         }
-    } else if have > want {
+    } else if running.len() as u32 > want {
         // Scale in: the newest instances leave the routes first, are drained, then stop.
         running.sort_by_key(|i| i.labels.get(label::REPLICA).and_then(|r| r.parse::<u32>().ok()).unwrap_or(0));
         let extra = running.split_off(want as usize);

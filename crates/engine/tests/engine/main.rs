@@ -5,5 +5,6 @@
 
 mod deploy;
 mod failures;
+mod health;
 mod scaling;
 mod support;

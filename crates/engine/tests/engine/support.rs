@@ -66,6 +66,11 @@ pub struct Harness {
 impl Harness {
     pub async fn new() -> Harness {
         let _ = rustls::crypto::ring::default_provider().install_default();
+        // `RUST_LOG=slipway_engine=debug` shows what the engine does.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&StoreConfig::Sqlite(dir.path().join("slipway.db"))).await.unwrap();
         let org = Organization::new("acme");
