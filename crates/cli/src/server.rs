@@ -82,9 +82,13 @@ pub struct ServerArgs {
     /// listens on (behind a port forward); used in the services' URLs.
     #[arg(long, env = "SLIPWAY_PUBLIC_HTTP_PORT")]
     public_http_port: Option<u16>,
+    /// Seconds a deployment stays with a worker that stopped renewing its
+    /// lease (a crashed server) before another worker resumes it (default 30).
+    #[arg(long, env = "SLIPWAY_DEPLOYMENT_LEASE")]
+    deployment_lease: Option<u64>,
     /// A TOML file with any of the options above (`listen`, `data_dir`,
     /// `database_url`, `organization_name`, `edge_listen`, `base_domain`,
-    /// `public_http_port`, `body_limit`).
+    /// `public_http_port`, `deployment_lease`, `body_limit`).
     #[arg(long, env = "SLIPWAY_CONFIG")]
     config: Option<PathBuf>,
 }
@@ -100,6 +104,7 @@ struct FileConfig {
     edge_listen: Option<SocketAddr>,
     base_domain: Option<String>,
     public_http_port: Option<u16>,
+    deployment_lease: Option<u64>,
     body_limit: Option<usize>,
 }
 
@@ -113,6 +118,7 @@ struct Settings {
     edge_listen: SocketAddr,
     base_domain: String,
     public_http_port: Option<u16>,
+    deployment_lease: Option<u64>,
     body_limit: usize,
 }
 
@@ -139,6 +145,7 @@ impl ServerArgs {
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8081))),
             base_domain: self.base_domain.or(file.base_domain).unwrap_or_else(|| "localhost".into()),
             public_http_port: self.public_http_port.or(file.public_http_port),
+            deployment_lease: self.deployment_lease.or(file.deployment_lease),
             body_limit: file.body_limit.unwrap_or(1024 * 1024),
         })
     }
@@ -238,6 +245,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let mut engine_config = slipway_engine::EngineConfig::new(settings.data_dir.clone());
     engine_config.base_domain = settings.base_domain.clone();
     engine_config.public_http_port = settings.public_http_port.unwrap_or(edge_port);
+    if let Some(lease) = settings.deployment_lease {
+        engine_config.lease = std::time::Duration::from_secs(lease.max(2));
+        engine_config.heartbeat = engine_config.lease / 3;
+    }
     let engine = slipway_engine::Engine::new(
         store.clone(),
         std::sync::Arc::new(crate::wiring::DockerRuntimes::default()),
