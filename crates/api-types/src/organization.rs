@@ -90,6 +90,9 @@ pub struct ClusterResponse {
     /// Slipway: the container engine endpoint, `null` for the host's own.
     #[serde(default)]
     pub engine_endpoint: Option<String>,
+    /// Slipway: the registry built images are pushed to, `null` for none.
+    #[serde(default)]
+    pub registry_id: Option<Uuid>,
 }
 
 impl From<&Cluster> for ClusterResponse {
@@ -109,6 +112,7 @@ impl From<&Cluster> for ClusterResponse {
             production: c.spec.production,
             has_access: true,
             engine_endpoint: c.spec.engine_endpoint.clone(),
+            registry_id: c.spec.registry_id,
         }
     }
 }

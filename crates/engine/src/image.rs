@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use slipway_build::{BuildPlan, Builder, BuiltImage};
+use slipway_build::{BuildPlan, Builder, BuiltImage, RegistryTarget};
 use slipway_model::deployment::{CommitInfo, Release, VersionPin};
-use slipway_model::{ContainerRegistry, ServiceSpec, Uuid};
+use slipway_model::{Cluster, ContainerRegistry, ServiceSpec, Uuid};
 use slipway_runtime::{ImageRef, RegistryAuth, Runtime};
 
 use crate::EngineError;
@@ -35,7 +35,8 @@ pub(crate) async fn resolve(ctx: &Ctx, deployment_id: Uuid, pin: Option<&Version
                 Some(VersionPin::GitCommit(sha)) => Some(sha.as_str()),
                 _ => None,
             };
-            let plan = BuildPlan::for_application(ctx.service.id, app, commit);
+            let mut plan = BuildPlan::for_application(ctx.service.id, app, commit);
+            plan.registry = build_registry(&ctx).await?;
             let built = build(&ctx, &plan).await?;
             let commit = commit_info(&built);
             (
@@ -65,7 +66,9 @@ pub(crate) async fn resolve(ctx: &Ctx, deployment_id: Uuid, pin: Option<&Version
                     Some(VersionPin::GitCommit(sha)) => Some(sha.as_str()),
                     _ => None,
                 };
-                let built = build(&ctx, &BuildPlan::for_job(ctx.service.id, docker, commit)).await?;
+                let mut plan = BuildPlan::for_job(ctx.service.id, docker, commit);
+                plan.registry = build_registry(&ctx).await?;
+                let built = build(&ctx, &plan).await?;
                 let commit = commit_info(&built);
                 (
                     ImageRef { reference: built.reference, id: built.image_id, digest: built.digest },
@@ -106,6 +109,25 @@ fn commit_info(built: &BuiltImage) -> CommitInfo {
     }
 }
 
+/// Where built images go: the cluster's registry, when it names one.
+async fn build_registry(ctx: &Ctx) -> Result<Option<RegistryTarget>, EngineError> {
+    let org = ctx.service.organization_id;
+    let cluster: Cluster = ctx.inner.store.get(org, ctx.environment.cluster_id).await?;
+    let Some(id) = cluster.spec.registry_id else { return Ok(None) };
+    let registry: ContainerRegistry = ctx.inner.store.get(org, id).await?;
+    let Some(url) = registry.spec.url.as_deref() else { return Ok(None) };
+    let host = host_of(url);
+    Ok(Some(RegistryTarget { host_and_repo_prefix: format!("{host}/slipway"), auth: auth_of(&registry) }))
+}
+
+fn auth_of(registry: &ContainerRegistry) -> Option<RegistryAuth> {
+    registry.spec.config.username.as_ref().map(|username| RegistryAuth {
+        server: host_of(registry.spec.url.as_deref().unwrap_or_default()),
+        username: username.clone(),
+        password: registry.spec.config.password.clone().unwrap_or_default(),
+    })
+}
+
 async fn build(ctx: &Ctx, plan: &BuildPlan) -> Result<BuiltImage, EngineError> {
     let ctx = ctx.step("build");
     let builder = Builder::new(ctx.runtime.clone(), ctx.inner.fetcher.clone());
@@ -136,11 +158,7 @@ async fn fetch_image(ctx: &Ctx, registry_id: Uuid, name: &str, tag: &str) -> Res
         )));
     }
     ctx.info(&format!("pulling {reference}"));
-    let auth = registry.spec.config.username.as_ref().map(|username| RegistryAuth {
-        server: host_of(registry.spec.url.as_deref().unwrap_or_default()),
-        username: username.clone(),
-        password: registry.spec.config.password.clone().unwrap_or_default(),
-    });
+    let auth = auth_of(&registry);
     let log = ctx.clone();
     let progress = move |line: &str| log.info(line);
     Ok(runtime.pull(&reference, auth.as_ref(), &progress).await?)

@@ -58,6 +58,10 @@ pub struct ClusterSpec {
     /// means the engine found on the Slipway host.
     #[serde(default)]
     pub engine_endpoint: Option<String>,
+    /// Slipway: the organization's container registry that images built for
+    /// this cluster are pushed to. `None` keeps them on the engine only.
+    #[serde(default)]
+    pub registry_id: Option<Uuid>,
 }
 
 fn default_region() -> String {
@@ -115,6 +119,7 @@ impl Cluster {
                 kubernetes: KubernetesMode::SelfManaged,
                 production: false,
                 engine_endpoint: None,
+                registry_id: None,
             },
         }
     }

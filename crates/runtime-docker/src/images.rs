@@ -257,6 +257,14 @@ impl DockerRuntime {
         self.docker.tag_image(&source.id, Some(options)).await.map_err(|e| self.error(e))
     }
 
+    pub(crate) async fn remove_image_impl(&self, reference: &str) -> Result<()> {
+        match self.docker.remove_image(reference, None::<bollard::query_parameters::RemoveImageOptions>, None).await {
+            Ok(_) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
     pub(crate) async fn push_impl(
         &self,
         reference: &str,

@@ -168,6 +168,10 @@ impl Runtime for DockerRuntime {
         self.build_impl(request, progress).await
     }
 
+    async fn remove_image(&self, reference: &str) -> Result<()> {
+        self.remove_image_impl(reference).await
+    }
+
     async fn tag(&self, image: &str, reference: &str) -> Result<()> {
         self.tag_impl(image, reference).await
     }

@@ -316,6 +316,9 @@ pub trait Runtime: Send + Sync + fmt::Debug {
     async fn build(&self, request: BuildRequest, progress: Progress<'_>) -> Result<ImageRef>;
     /// Adds a reference to an image.
     async fn tag(&self, image: &str, reference: &str) -> Result<()>;
+    /// Removes a reference to an image (the image goes with its last
+    /// reference, unless an instance uses it); succeeds if it is gone.
+    async fn remove_image(&self, reference: &str) -> Result<()>;
     /// Pushes an image to its registry; returns the registry digest.
     async fn push(&self, reference: &str, auth: Option<&RegistryAuth>, progress: Progress<'_>) -> Result<String>;
 

@@ -1,9 +1,14 @@
 //! Real components for tests, started by the tests themselves.
 //!
+//! [`Registry`] runs Debian's `docker-registry` on loopback over TLS.
 //! [`postgres`] starts one throwaway PostgreSQL server per test process (with
 //! `initdb` and `pg_ctl` from the host's PostgreSQL packages) and hands each
 //! test its own fresh database. A watchdog shell stops the server and removes
 //! its files when the test process exits, however it exits.
+
+mod registry;
+
+pub use registry::Registry;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -34,7 +39,7 @@ fn pg_bin() -> Result<PathBuf, String> {
     versions.pop().ok_or_else(|| "no /usr/lib/postgresql/<version>/bin/initdb found".to_owned())
 }
 
-fn free_port() -> Result<u16, String> {
+pub(crate) fn free_port() -> Result<u16, String> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
 }

@@ -101,6 +101,7 @@ pub async fn create_cluster(
     caller.check_organization(org)?;
     caller.require(Role::Admin, "register clusters")?;
     spec.validate()?;
+    check_build_registry(&state, org, &spec).await?;
     let existing: Vec<Cluster> = state.store.list(org, Filter::default()).await?;
     let cluster = Cluster {
         id: new_id(),
@@ -112,6 +113,25 @@ pub async fn create_cluster(
     };
     state.store.insert(&cluster).await?;
     Ok((StatusCode::CREATED, Json((&cluster).into())))
+}
+
+/// Refuses a build registry that is not one of the organization's.
+async fn check_build_registry(state: &AppState, org: Uuid, spec: &ClusterSpec) -> ApiResult<()> {
+    let Some(id) = spec.registry_id else { return Ok(()) };
+    match state.store.get::<ContainerRegistry>(org, id).await {
+        Ok(registry) if registry.spec.url.is_some() => Ok(()),
+        Ok(_) => Err(slipway_model::ValidationError::new(
+            "registry_id",
+            "must be a registry with a `url`: built images are pushed there",
+        )
+        .into()),
+        Err(slipway_store::StoreError::NotFound { .. }) => Err(slipway_model::ValidationError::new(
+            "registry_id",
+            format!("must be a container registry of this organization, got {id}"),
+        )
+        .into()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Get a cluster.
@@ -142,6 +162,7 @@ pub async fn edit_cluster(
     let mut cluster: Cluster = state.store.get(org, id).await?;
     cluster.spec = validate::merge(&cluster.spec, body)?;
     cluster.spec.validate()?;
+    check_build_registry(&state, org, &cluster.spec).await?;
     cluster.updated_at = Some(now());
     state.store.update(&cluster).await?;
     Ok(Json((&cluster).into()))

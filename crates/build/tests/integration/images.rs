@@ -11,7 +11,9 @@ use slipway_build::{BuildError, BuildPlan, Builder, BuiltImage, Fetcher, GitSour
 use slipway_runtime::Runtime;
 use slipway_runtime_docker::{DockerRuntime, Endpoint};
 
-use crate::support::{Lines, Registry, Repo};
+use slipway_testkit::Registry;
+
+use crate::support::{Lines, Repo};
 
 /// The engine, a builder on it, and the images a test made (removed by
 /// dropping the harness).

@@ -6,5 +6,6 @@
 mod deploy;
 mod failures;
 mod health;
+mod registry;
 mod scaling;
 mod support;
