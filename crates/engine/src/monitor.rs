@@ -218,6 +218,7 @@ async fn watch_service(
         service: service.clone(),
         logger: Logger::detached(environment.id),
         scope: Scope { service: Some(service.id), stage: None, step: Some("monitor") },
+        canceled: Arc::default(),
     };
     let all = rollout::service_instances(runtime.as_ref(), service.id).await?;
     // A deployment may have started since this tick began: it claims its

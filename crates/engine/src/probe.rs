@@ -107,6 +107,7 @@ pub(crate) async fn wait_ready(
     instance: &Instance,
     readiness: &Readiness,
     deadline: tokio::time::Instant,
+    canceled: &std::sync::atomic::AtomicBool,
     on_failure: &(dyn Fn(&str) + Send + Sync),
 ) -> Result<(), ProbeFailure> {
     let (probe, delay, period, successes, failures) = match readiness {
@@ -120,9 +121,19 @@ pub(crate) async fn wait_ready(
         Readiness::Port(_) => (None, Duration::ZERO, Duration::from_millis(200), 1, u32::MAX),
         Readiness::Running => (None, Duration::from_millis(1000), Duration::from_millis(200), 1, u32::MAX),
     };
-    tokio::time::sleep(delay).await;
+    let is_canceled = || canceled.load(std::sync::atomic::Ordering::Relaxed);
+    let until = tokio::time::Instant::now() + delay;
+    while tokio::time::Instant::now() < until {
+        if is_canceled() {
+            return Err("canceled".into());
+        }
+        tokio::time::sleep(Duration::from_millis(200).min(until - tokio::time::Instant::now())).await;
+    }
     let (mut ok, mut bad) = (0u32, 0u32);
     loop {
+        if is_canceled() {
+            return Err("canceled".into());
+        }
         let current = runtime.inspect(&instance.id).await.map_err(|e| e.to_string())?;
         let current = match current {
             Some(i) if i.state == InstanceState::Running => i,

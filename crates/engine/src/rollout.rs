@@ -30,6 +30,8 @@ pub(crate) struct Ctx {
     pub service: Service,
     pub logger: Logger,
     pub scope: Scope,
+    /// Raised when the deployment is canceled; long waits give up on it.
+    pub canceled: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Ctx {
@@ -45,6 +47,11 @@ impl Ctx {
 
     pub(crate) fn warn(&self, message: &str) {
         self.logger.warn(&self.scope, message);
+    }
+
+    /// Fails with [`EngineError::Canceled`] once the deployment is canceled.
+    pub(crate) fn check_canceled(&self) -> Result<(), EngineError> {
+        if self.canceled.load(std::sync::atomic::Ordering::Relaxed) { Err(EngineError::Canceled) } else { Ok(()) }
     }
 }
 
@@ -250,10 +257,17 @@ pub(crate) async fn start_revision(
         let ctx = ctx.clone();
         async move {
             let report = |line: &str| ctx.warn(&format!("{}: {line}", instance.name));
-            probe::wait_ready(runtime, instance, &readiness, deadline, &report).await.map_err(|e| (instance, e))
+            probe::wait_ready(runtime, instance, &readiness, deadline, &ctx.canceled, &report)
+                .await
+                .map_err(|e| (instance, e))
         }
     });
     let failures: Vec<(&Instance, String)> = join_all(checks).await.into_iter().filter_map(Result::err).collect();
+    if ctx.check_canceled().is_err() {
+        remove_all(runtime, &started).await;
+        ctx.warn("canceled before the new revision was ready: it is removed, the old one keeps serving");
+        return Err(EngineError::Canceled);
+    }
     if let Some((instance, why)) = failures.first() {
         let lines = last_lines(runtime, &instance.id, 20).await;
         ctx.logger.error(&ctx.scope, &format!("{} is not ready: {why}", instance.name));

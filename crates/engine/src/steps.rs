@@ -59,6 +59,12 @@ pub(crate) async fn run(ctx: &Ctx, deployment: &Deployment) -> Result<Outcome, E
             set_state(ctx, deployment, &mut state, deployment.action.done_state(), DeploymentStatus::Succeeded).await?;
             Ok(Outcome { release_id, previous_release_id: previous })
         }
+        Err(EngineError::Canceled) => {
+            // Nothing was switched: the service is as it was.
+            let back = if state.current_release.is_some() { DeploymentState::Deployed } else { DeploymentState::Ready };
+            set_state(ctx, deployment, &mut state, back, DeploymentStatus::Canceled).await?;
+            Err(EngineError::Canceled)
+        }
         Err(err) => {
             state.message = Some(err.to_string());
             // A failed deploy leaves the old release serving: the service is
@@ -93,7 +99,9 @@ async fn deploy(ctx: &Ctx, deployment: &Deployment, state: &mut ServiceState) ->
         }
         _ => {}
     }
-    let release = match image::resolve(ctx, deployment.id, deployment.pin(ctx.service.id)).await? {
+    let resolved = image::resolve(ctx, deployment.id, deployment.pin(ctx.service.id)).await?;
+    ctx.check_canceled()?;
+    let release = match resolved {
         Resolved::Earlier(release) => release,
         Resolved::New(release) => {
             if let Some(current) = unchanged(ctx, state, &release).await? {

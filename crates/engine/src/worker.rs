@@ -48,7 +48,7 @@ pub(crate) async fn run(inner: Arc<Inner>, mut shutdown: watch::Receiver<bool>) 
 /// Flags a running deployment raises for its tasks.
 #[derive(Debug, Default)]
 struct Flags {
-    canceled: AtomicBool,
+    canceled: Arc<AtomicBool>,
     lease_lost: AtomicBool,
 }
 
@@ -238,6 +238,7 @@ async fn run_deployment(shared: &Arc<Shared>, logger: &Logger) -> Result<(), Eng
                 service: service.clone(),
                 logger: logger.clone(),
                 scope: Scope { service: Some(service.id), stage: Some(stage.name.clone()), step: None },
+                canceled: shared.flags.canceled.clone(),
             };
             let shared = shared.clone();
             let limit = limit.clone();
@@ -300,7 +301,8 @@ async fn run_service(shared: &Arc<Shared>, ctx: &Ctx) -> Result<(), EngineError>
             Ok(())
         }
         Err(err) => {
-            let message = err.to_string();
+            let canceled = matches!(err, EngineError::Canceled);
+            let message = if canceled { "canceled while in progress".to_owned() } else { err.to_string() };
             ctx.logger.error(&ctx.scope, &message);
             shared
                 .update_step(ctx.service.id, |s| {
@@ -309,6 +311,9 @@ async fn run_service(shared: &Arc<Shared>, ctx: &Ctx) -> Result<(), EngineError>
                     s.error = Some(message.clone());
                 })
                 .await?;
+            if canceled {
+                return Err(EngineError::Canceled);
+            }
             Err(EngineError::failed(format!("{} `{}`: {message}", ctx.service.kind().path(), ctx.service.name())))
         }
     }
@@ -343,6 +348,7 @@ async fn abort(
     }
     for step in switched {
         let Some(service) = services.iter().find(|s| s.id == step.service_id) else { continue };
+        // A rollback is never canceled: it is what a cancel asks for.
         let ctx = Ctx {
             inner: shared.inner.clone(),
             runtime: runtime.clone(),
@@ -350,6 +356,7 @@ async fn abort(
             service: service.clone(),
             logger: logger.clone(),
             scope: Scope { service: Some(service.id), stage: Some(step.stage.clone()), step: None },
+            canceled: Arc::default(),
         };
         match steps::roll_back(&ctx, &d, step.previous_release_id).await {
             Ok(()) => shared.update_step(service.id, |s| s.status = StepStatus::RolledBack).await?,

@@ -64,3 +64,28 @@ async fn a_failed_environment_deploy_returns_switched_services_to_their_previous
     let log = h.log_of(&d).await;
     assert!(log.iter().any(|l| l.message.contains("rolling back 1 service")), "the history says why");
 }
+
+#[tokio::test]
+async fn a_canceled_deploy_stops_and_keeps_the_old_release_serving() {
+    let h = Harness::new().await;
+    let repo = AppRepo::new("v1");
+    let mut body = repo.application("web");
+    body["healthchecks"]["readiness_probe"]["initial_delay_seconds"] = serde_json::json!(6);
+    let app = h.add_service(ServiceType::Application, body).await;
+    assert_eq!(h.deploy(vec![]).await.status, DeploymentStatus::Succeeded);
+    let host = h.host(&app);
+
+    repo.commit_version("v2", true);
+    let d = h.submit(slipway_model::deployment::DeploymentAction::Deploy, vec![(app.id, None)]).await;
+    // Cancel once the new instance is starting.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !h.log_of(&d).await.iter().any(|l| l.message.contains("started 1 instance")) {
+        assert!(std::time::Instant::now() < deadline, "the deploy never started its instance");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(h.store.cancel_deployment(h.org, d.id).await.unwrap(), DeploymentStatus::Running);
+    let done = h.finish(&d).await;
+    assert_eq!(done.status, DeploymentStatus::Canceled, "{done:?}");
+    assert_eq!(h.get(&host, "/").await.unwrap().1.trim(), "v1", "the old release still serves");
+    assert_eq!(h.instances().await.len(), 1, "the new instance is gone");
+}
