@@ -342,6 +342,7 @@ pub struct DeploymentResponse {
     pub duration_seconds: i64,
     /// How many times a worker took it over after the one running it stopped
     /// (a crashed or killed server).
+    #[serde(default)]
     pub resumed: u32,
 }
 

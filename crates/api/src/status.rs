@@ -78,6 +78,9 @@ pub(crate) struct EnvView {
     /// Its newest deployment.
     pub latest: Option<Deployment>,
     canceling: bool,
+    /// The deployment the request being answered just queued: action
+    /// responses name it as their `deployment_request_id`.
+    pub requested: Option<Uuid>,
 }
 
 impl EnvView {
@@ -109,7 +112,7 @@ impl EnvView {
             Some(d) => state.store.cancel_requested(d.id).await?,
             None => false,
         };
-        Ok(EnvView { env, services, states, releases, pending, latest, canceling })
+        Ok(EnvView { env, services, states, releases, pending, latest, canceling, requested: None })
     }
 
     /// The service of this environment with this id.
@@ -190,7 +193,7 @@ impl EnvView {
             last_deployment_date: recorded.and_then(|s| s.last_deployment_at),
             is_part_last_deployment: self.latest.as_ref().is_some_and(|d| acts_on(d, service.id)),
             status_details,
-            deployment_request_id: request,
+            deployment_request_id: self.requested.filter(|id| acting.iter().any(|d| d.id == *id)).or(request),
             deployment_requests_count: acting.len() as u32,
             message: recorded.and_then(|s| s.message.clone()),
         }
@@ -269,7 +272,7 @@ impl EnvView {
             origin: latest.map(|d| d.origin.into()),
             triggered_by: latest.map(|d| d.triggered_by.clone()),
             deployment_status: Some(self.environment_deployment_status().into()),
-            deployment_request_id: self.driving().map(|d| d.id),
+            deployment_request_id: self.requested.or_else(|| self.driving().map(|d| d.id)),
         }
     }
 
@@ -294,7 +297,7 @@ impl EnvView {
             last_deployment_date: latest.map(|d| d.finished_at.or(d.started_at).unwrap_or(d.created_at)),
             is_part_last_deployment: latest.is_some(),
             status_details,
-            deployment_request_id: driving.map(|d| d.id),
+            deployment_request_id: self.requested.or_else(|| driving.map(|d| d.id)),
             deployment_requests_count: self.pending.len() as u32,
             message: None,
         }

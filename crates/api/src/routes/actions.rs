@@ -260,8 +260,11 @@ fn check_ids(
     Ok(ids.to_vec())
 }
 
-async fn reloaded(state: &AppState, view: EnvView) -> ApiResult<EnvView> {
-    EnvView::of(state, view.env).await
+/// The view again after queuing `queued`, which the response names.
+async fn reloaded(state: &AppState, view: EnvView, queued: &Deployment) -> ApiResult<EnvView> {
+    let mut view = EnvView::of(state, view.env).await?;
+    view.requested = Some(queued.id);
+    Ok(view)
 }
 
 pub(crate) async fn deploy_environment(
@@ -274,8 +277,8 @@ pub(crate) async fn deploy_environment(
     if view.services.is_empty() {
         return Err(nothing_to_act_on("the environment has no services to deploy: create one first"));
     }
-    submit(state, actor, &view.env, DeploymentAction::Deploy, Vec::new(), false).await?;
-    Ok((StatusCode::ACCEPTED, Json(reloaded(state, view).await?.environment_as_status())))
+    let queued = submit(state, actor, &view.env, DeploymentAction::Deploy, Vec::new(), false).await?;
+    Ok((StatusCode::ACCEPTED, Json(reloaded(state, view, &queued).await?.environment_as_status())))
 }
 
 pub(crate) async fn redeploy_environment(
@@ -289,8 +292,8 @@ pub(crate) async fn redeploy_environment(
         return Err(nothing_to_act_on("the environment has no services to redeploy: create one first"));
     }
     let targets = view.services.iter().map(|s| target(s.id, redeploy_pin(&view, s))).collect();
-    submit(state, actor, &view.env, DeploymentAction::Deploy, targets, false).await?;
-    Ok((StatusCode::ACCEPTED, Json(reloaded(state, view).await?.environment_status())))
+    let queued = submit(state, actor, &view.env, DeploymentAction::Deploy, targets, false).await?;
+    Ok((StatusCode::ACCEPTED, Json(reloaded(state, view, &queued).await?.environment_status())))
 }
 
 /// Stop, restart or uninstall every service of an environment.
@@ -312,8 +315,8 @@ pub(crate) async fn environment_action(
             "nothing of this environment was deployed, so there is nothing to {verb}: deploy it first"
         )));
     }
-    submit(state, actor, &view.env, action, Vec::new(), false).await?;
-    reloaded(state, view).await
+    let queued = submit(state, actor, &view.env, action, Vec::new(), false).await?;
+    reloaded(state, view, &queued).await
 }
 
 /// Restart some services (all deployed ones when the body names none).
@@ -342,8 +345,8 @@ pub(crate) async fn reboot_services(
         return Err(nothing_to_act_on("none of these services was deployed, so there is nothing to restart"));
     }
     let targets = seen.into_iter().map(|id| target(id, None)).collect();
-    submit(state, actor, &view.env, DeploymentAction::Restart, targets, false).await?;
-    Ok((StatusCode::ACCEPTED, Json(reloaded(state, view).await?.environment_as_status())))
+    let queued = submit(state, actor, &view.env, DeploymentAction::Restart, targets, false).await?;
+    Ok((StatusCode::ACCEPTED, Json(reloaded(state, view, &queued).await?.environment_as_status())))
 }
 
 pub(crate) async fn deploy_all_services(
@@ -403,8 +406,8 @@ pub(crate) async fn deploy_all_services(
             "name at least one service to deploy (applications, containers, databases, jobs, helms or terraforms)",
         ));
     }
-    submit(state, actor, &view.env, DeploymentAction::Deploy, targets, false).await?;
-    Ok((StatusCode::ACCEPTED, Json(reloaded(state, view).await?.environment_status())))
+    let queued = submit(state, actor, &view.env, DeploymentAction::Deploy, targets, false).await?;
+    Ok((StatusCode::ACCEPTED, Json(reloaded(state, view, &queued).await?.environment_status())))
 }
 
 pub(crate) async fn stop_selected_services(
@@ -429,8 +432,8 @@ pub(crate) async fn stop_selected_services(
         return Err(nothing_to_act_on("none of these services was deployed, so there is nothing to stop"));
     }
     let targets = seen.into_iter().map(|id| target(id, None)).collect();
-    submit(state, actor, &view.env, DeploymentAction::Stop, targets, false).await?;
-    Ok(Json(reloaded(state, view).await?.environment_status()))
+    let queued = submit(state, actor, &view.env, DeploymentAction::Stop, targets, false).await?;
+    Ok(Json(reloaded(state, view, &queued).await?.environment_status()))
 }
 
 /// Cancels the environment's queued deployments and asks its running one
@@ -452,7 +455,7 @@ pub(crate) async fn cancel_environment_deployment(
             Err(e) => return Err(e.into()),
         }
     }
-    Ok((StatusCode::ACCEPTED, Json(reloaded(state, view).await?.environment_status())))
+    Ok((StatusCode::ACCEPTED, Json(EnvView::of(state, view.env).await?.environment_status())))
 }
 
 /// Deletes an environment: at once when nothing of it was ever deployed,
@@ -495,8 +498,8 @@ async fn queue_for_service(
     action: DeploymentAction,
     pin: Option<VersionPin>,
 ) -> ApiResult<(StatusCode, Json<Status>)> {
-    submit(state, actor, &view.env, action, vec![target(service.id, pin)], false).await?;
-    let view = reloaded(state, view).await?;
+    let queued = submit(state, actor, &view.env, action, vec![target(service.id, pin)], false).await?;
+    let view = reloaded(state, view, &queued).await?;
     Ok((StatusCode::ACCEPTED, Json(view.service_status(service))))
 }
 

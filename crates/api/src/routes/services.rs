@@ -156,8 +156,8 @@ pub(crate) async fn statuses(
 macro_rules! deploy_handler {
     ($kind:expr, $tag:tt, $item:tt, $param:tt, $name:tt, $query:ident) => {
         #[utoipa::path(post, path = concat!($item, "/deploy"), operation_id = concat!("deploy", $name), tag = $tag,
-                                            params(($param = Uuid, Path), slipway_api_types::$query),
-                                            responses((status = 202, body = Status), ActionErrors))]
+                                                            params(($param = Uuid, Path), slipway_api_types::$query),
+                                                            responses((status = 202, body = Status), ActionErrors))]
         pub async fn deploy(
             state: State,
             actor: Actor,
@@ -172,9 +172,9 @@ macro_rules! deploy_handler {
         /// Without a body (or without a version in it), deploys the
         /// service's configuration; with one, that version.
         #[utoipa::path(post, path = concat!($item, "/deploy"), operation_id = concat!("deploy", $name), tag = $tag,
-                                            params(($param = Uuid, Path), slipway_api_types::$query),
-                                            request_body = Option<slipway_api_types::$body>,
-                                            responses((status = 202, body = Status), ActionErrors))]
+                                                            params(($param = Uuid, Path), slipway_api_types::$query),
+                                                            request_body = Option<slipway_api_types::$body>,
+                                                            responses((status = 202, body = Status), ActionErrors))]
         pub async fn deploy(
             state: State,
             actor: Actor,
