@@ -50,6 +50,10 @@ fn main() -> std::process::ExitCode {
     });
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // Already explained (Ctrl-C while following a deployment).
+        Err(err) if commands::quiet_exit_code(&err).is_some() => {
+            std::process::ExitCode::from(commands::quiet_exit_code(&err).unwrap_or(1))
+        }
         Err(err) => {
             eprintln!("error: {err:#}");
             std::process::ExitCode::FAILURE

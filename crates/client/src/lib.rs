@@ -15,7 +15,9 @@
 //! install one (`rustls::crypto::ring::default_provider().install_default()`)
 //! before the first [`Client::new`].
 
+mod deployments;
 mod error;
+pub mod sse;
 
 use std::time::Duration;
 
@@ -28,17 +30,24 @@ use slipway_api_types::{
 };
 use uuid::Uuid;
 
+pub use deployments::{DeploymentEvent, DeploymentEvents, ServiceLogEvent, ServiceLogs, ServiceVersion};
 pub use error::Error;
+pub use slipway_model::ServiceType;
 
 /// How long to wait for a connection before calling the server unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one request may take in all.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a stream may stay silent before the server counts as gone. The
+/// server sends a keep-alive comment every 15 seconds.
+const STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A client of one Slipway server, authenticated with one API token.
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
+    /// For streams: no bound on the whole request, only on silence.
+    streaming: reqwest::Client,
     /// The base URL without a trailing slash; paths are appended to it.
     base: String,
     token: String,
@@ -70,13 +79,17 @@ impl Client {
         if parsed.query().is_some() || parsed.fragment().is_some() {
             return Err(invalid("the URL must not have a query or a fragment"));
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
-            .user_agent(concat!("slipway-client/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|source| Error::Transport { url: base.clone(), source })?;
-        Ok(Client { http, base, token: token.trim().to_owned() })
+        let builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .user_agent(concat!("slipway-client/", env!("CARGO_PKG_VERSION")))
+        };
+        let built = |result: Result<reqwest::Client, reqwest::Error>| {
+            result.map_err(|source| Error::Transport { url: base.clone(), source })
+        };
+        let http = built(builder().timeout(REQUEST_TIMEOUT).build())?;
+        let streaming = built(builder().read_timeout(STREAM_IDLE_TIMEOUT).build())?;
+        Ok(Client { http, streaming, base: base.clone(), token: token.trim().to_owned() })
     }
 
     /// The server's base URL, without a trailing slash.
@@ -192,6 +205,23 @@ impl Client {
         serde_json::from_slice(&bytes).map_err(|source| Error::Decode { url, source })
     }
 
+    /// Opens a stream of server-sent events.
+    async fn stream(&self, path: &str) -> Result<EventStream, Error> {
+        let url = format!("{}{path}", self.base);
+        let request = self
+            .streaming
+            .get(&url)
+            .header(reqwest::header::AUTHORIZATION, format!("Token {}", self.token))
+            .header(reqwest::header::ACCEPT, "text/event-stream");
+        let response = request.send().await.map_err(|e| Error::transport(&self.base, &url, e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let bytes = response.bytes().await.map_err(|e| Error::transport(&self.base, &url, e))?;
+            return Err(Error::from_response(status, &bytes));
+        }
+        Ok(EventStream { response, parser: sse::SseParser::new(), base: self.base.clone(), url })
+    }
+
     /// Sends a request; returns the URL called and the body of a success response.
     async fn call(
         &self,
@@ -219,6 +249,36 @@ impl Client {
     }
 }
 
+/// A response body read as server-sent events, as they arrive.
+#[derive(Debug)]
+pub struct EventStream {
+    response: reqwest::Response,
+    parser: sse::SseParser,
+    base: String,
+    url: String,
+}
+
+impl EventStream {
+    /// The next event; `None` once the server closed the stream.
+    pub async fn next(&mut self) -> Result<Option<sse::SseEvent>, Error> {
+        loop {
+            if let Some(event) = self.parser.next_event() {
+                return Ok(Some(event));
+            }
+            match self.response.chunk().await {
+                Ok(Some(bytes)) => self.parser.feed(&bytes),
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(Error::transport(&self.base, &self.url, e)),
+            }
+        }
+    }
+
+    /// An event's data decoded from JSON.
+    pub fn decode<T: DeserializeOwned>(&self, event: &sse::SseEvent) -> Result<T, Error> {
+        serde_json::from_str(&event.data).map_err(|source| Error::Decode { url: self.url.clone(), source })
+    }
+}
+
 /// What every service has, whatever its kind: for listings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceSummary {
@@ -228,13 +288,20 @@ pub struct ServiceSummary {
     pub name: String,
     /// Its kind's wire name (`APPLICATION`, `CONTAINER`, ...).
     pub service_type: &'static str,
+    /// Its kind.
+    pub kind: ServiceType,
 }
 
 impl From<&ServiceResponse> for ServiceSummary {
     fn from(service: &ServiceResponse) -> Self {
         macro_rules! summary {
             ($s:expr) => {
-                ServiceSummary { id: $s.id, name: $s.name.clone(), service_type: $s.service_type.as_str() }
+                ServiceSummary {
+                    id: $s.id,
+                    name: $s.name.clone(),
+                    service_type: $s.service_type.as_str(),
+                    kind: $s.service_type,
+                }
             };
         }
         match service {

@@ -396,3 +396,67 @@ fn debug_output_hides_the_token() {
     assert!(!shown.contains("s3cret"), "{shown}");
     assert!(shown.contains("http://127.0.0.1:1"), "{shown}");
 }
+
+#[tokio::test]
+async fn follows_a_deployment_stream_and_reads_its_history() {
+    use slipway_client::DeploymentEvent;
+    use slipway_model::deployment::{Deployment, DeploymentAction, DeploymentLog, DeploymentStatus, LogLevel, Origin};
+
+    let server = Server::start().await;
+    let client = server.client();
+    let project = client.create_project(server.org, "shop", None).await.unwrap();
+    let env = client.create_environment(project.id, "dev", None, None).await.unwrap();
+    assert_eq!(client.environment_history(env.id, 10, 1).await.unwrap().results, Vec::new());
+    let statuses = client.environment_statuses(env.id).await.unwrap();
+    assert_eq!(statuses.environment.id, env.id);
+
+    // A deployment that was canceled while queued, with two lines of log.
+    let d =
+        Deployment::new(server.org, project.id, env.id, DeploymentAction::Deploy, Vec::new(), Origin::Cli, "me".into());
+    server.store.insert_deployment(&d).await.unwrap();
+    for (i, message) in ["first", "second line\nwith two lines"].into_iter().enumerate() {
+        let line = DeploymentLog {
+            seq: 0,
+            deployment_id: d.id,
+            environment_id: env.id,
+            service_id: None,
+            at: now(),
+            stage: None,
+            step: None,
+            level: if i == 0 { LogLevel::Info } else { LogLevel::Warning },
+            message: message.into(),
+        };
+        server.store.append_log(&line).await.unwrap();
+    }
+    server.store.cancel_deployment(server.org, d.id).await.unwrap();
+
+    let got = client.get_deployment(d.id).await.unwrap();
+    assert_eq!((got.id, got.status), (d.id, DeploymentStatus::Canceled));
+    let history = client.environment_history(env.id, 10, 1).await.unwrap();
+    assert_eq!(history.results[0].identifier.execution_id, d.id);
+
+    let mut events = client.stream_deployment(d.id).await.unwrap();
+    let mut seen = Vec::new();
+    while let Some(event) = events.next().await.unwrap() {
+        seen.push(event);
+    }
+    let [
+        DeploymentEvent::Deployment(first),
+        DeploymentEvent::Log(a),
+        DeploymentEvent::Log(b),
+        DeploymentEvent::End(end),
+    ] = seen.as_slice()
+    else {
+        panic!("unexpected events: {seen:?}");
+    };
+    assert_eq!(first.id, d.id);
+    assert_eq!((a.message.as_str(), b.message.as_str()), ("first", "second line\nwith two lines"));
+    assert_eq!((b.level, a.seq < b.seq), (LogLevel::Warning, true));
+    assert_eq!(end.status, DeploymentStatus::Canceled);
+    let lines = client.deployment_log(env.id, Some(d.id)).await.unwrap();
+    assert_eq!(lines.len(), 2);
+
+    // Unknown ids are refused before any stream starts.
+    let err = client.stream_deployment(Uuid::from_u128(7)).await.unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
+}

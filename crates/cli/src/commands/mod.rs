@@ -5,13 +5,19 @@
 //! resolution ([`resolve`]) and printing ([`output`]).
 
 mod config;
+mod deploy;
 mod env;
+mod history;
 mod login;
+mod logs;
 mod org;
 mod output;
+mod progress;
 mod project;
 mod resolve;
 mod service;
+mod status;
+mod target;
 
 use config::Session;
 
@@ -28,6 +34,34 @@ pub enum ClientCommand {
     Env(env::EnvArgs),
     /// Services of an environment.
     Service(service::ServiceArgs),
+    /// Deploy an environment, or some of its services (at a commit or tag),
+    /// and follow the deployment.
+    Deploy(deploy::DeployArgs),
+    /// Deploy an environment or some services again at the version they run.
+    Redeploy(deploy::ActionArgs),
+    /// Stop an environment or some services (volumes and releases are kept).
+    Stop(deploy::ActionArgs),
+    /// Restart the running instances of an environment or some services.
+    Restart(deploy::ActionArgs),
+    /// Roll a service back to an earlier release (by default the one before
+    /// the current one).
+    Rollback(deploy::RollbackArgs),
+    /// Cancel an environment's queued and running deployments.
+    Cancel(deploy::CancelArgs),
+    /// The state of an environment and its services, and their URLs.
+    Status(status::StatusArgs),
+    /// The deployments of an environment or a service, newest first.
+    History(history::HistoryArgs),
+    /// The releases of a service, newest first: what it can roll back to.
+    Releases(history::ReleasesArgs),
+    /// What a service's instances print, or a deployment's log.
+    Logs(logs::LogsArgs),
+}
+
+/// The exit code for an error that was already explained to the user
+/// (Ctrl-C while following a deployment), or `None` for other errors.
+pub fn quiet_exit_code(err: &anyhow::Error) -> Option<u8> {
+    err.is::<progress::Interrupted>().then_some(130)
 }
 
 /// Runs a client command against the configured server.
@@ -38,5 +72,15 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Project(args) => project::run(args, Session::open()?).await,
         ClientCommand::Env(args) => env::run(args, Session::open()?).await,
         ClientCommand::Service(args) => service::run(args, Session::open()?).await,
+        ClientCommand::Deploy(args) => deploy::deploy(args, Session::open()?).await,
+        ClientCommand::Redeploy(args) => deploy::act(deploy::Action::Redeploy, args, Session::open()?).await,
+        ClientCommand::Stop(args) => deploy::act(deploy::Action::Stop, args, Session::open()?).await,
+        ClientCommand::Restart(args) => deploy::act(deploy::Action::Restart, args, Session::open()?).await,
+        ClientCommand::Rollback(args) => deploy::rollback(args, Session::open()?).await,
+        ClientCommand::Cancel(args) => deploy::cancel(args, Session::open()?).await,
+        ClientCommand::Status(args) => status::run(args, Session::open()?).await,
+        ClientCommand::History(args) => history::history(args, Session::open()?).await,
+        ClientCommand::Releases(args) => history::releases(args, Session::open()?).await,
+        ClientCommand::Logs(args) => logs::run(args, Session::open()?).await,
     }
 }

@@ -2,6 +2,7 @@
 
 use anyhow::bail;
 use slipway_api_types::{ClusterResponse, EnvironmentResponse, ProjectResponse};
+use slipway_client::ServiceSummary;
 use uuid::Uuid;
 
 /// A resource that can be named on the command line.
@@ -31,6 +32,7 @@ macro_rules! nameable {
 nameable!(ProjectResponse, "project");
 nameable!(EnvironmentResponse, "environment");
 nameable!(ClusterResponse, "cluster");
+nameable!(ServiceSummary, "service");
 
 /// The item whose id or name is `wanted`. `place` says where it was looked
 /// for (`in project \`shop\``); `hint` says how to make one when there are none.

@@ -1,0 +1,238 @@
+//! Crash safety with the real binary: `kill -9` the server in the middle of a
+//! deployment, start it again, and the deployment is resumed by the new
+//! process; the environment converges with no orphan or duplicate instance.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use slipway_runtime::{Labels, Runtime, label};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Server {
+    child: Child,
+}
+
+impl Server {
+    fn start(data: &Path, api: u16, edge: u16) -> Server {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(data.join("server.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_slipway"))
+            .args(["server", "--data-dir"])
+            .arg(data)
+            .args(["--listen", &format!("127.0.0.1:{api}"), "--edge-listen", &format!("127.0.0.1:{edge}")])
+            .env("SLIPWAY_DEPLOYMENT_LEASE", "3")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", api)).is_err() {
+            assert!(Instant::now() < deadline, "the server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Server { child }
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    fn kill_9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Api {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("Authorization", format!("Token {}", self.token));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert!(status.is_success(), "{path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+    async fn get(&self, path: &str) -> Value {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+    async fn post(&self, path: &str, body: Value) -> Value {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    assert!(Command::new("git").arg("-C").arg(dir).args(args).status().unwrap().success(), "git {args:?}");
+}
+
+fn write_version(repo: &Path, version: &str) {
+    std::fs::write(repo.join("www/index.html"), format!("{version}\n")).unwrap();
+    git(repo, &["add", "-A"]);
+    git(repo, &["commit", "-q", "-m", version]);
+}
+
+async fn wait_for_deployment(api: &Api, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Ok(d) = tokio::time::timeout(Duration::from_secs(5), api.get(&format!("/deployment/{id}"))).await
+            && done(&d)
+        {
+            return d;
+        }
+        assert!(Instant::now() < deadline, "deployment {id} did not reach the expected state");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn edge_get(edge: u16, host: &str) -> Option<String> {
+    let response = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{edge}/"))
+        .header("Host", host)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .ok()?;
+    response.status().is_success().then_some(())?;
+    Some(response.text().await.ok()?.trim().to_owned())
+}
+
+#[tokio::test]
+async fn a_server_killed_mid_deploy_resumes_and_leaves_no_orphans() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let data = tempfile::tempdir().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    let r = repo.path();
+    git(r, &["init", "-q", "-b", "main"]);
+    git(r, &["config", "user.email", "test@slipway.invalid"]);
+    git(r, &["config", "user.name", "Slipway Test"]);
+    std::fs::create_dir_all(r.join("bin")).unwrap();
+    std::fs::create_dir_all(r.join("www")).unwrap();
+    std::fs::copy("/bin/busybox", r.join("bin/busybox")).unwrap();
+    std::fs::write(
+        r.join("Dockerfile"),
+        "FROM scratch\nCOPY bin /bin\nCOPY www /www\nENTRYPOINT [\"/bin/busybox\"]\nCMD [\"httpd\",\"-f\",\"-p\",\"8080\",\"-h\",\"/www\"]\n",
+    )
+    .unwrap();
+    write_version(r, "v1");
+
+    let (api_port, edge_port) = (free_port(), free_port());
+    let server = Server::start(data.path(), api_port, edge_port);
+    let token = std::fs::read_to_string(data.path().join("admin-token")).unwrap().trim().to_owned();
+    // No pooled connections: the server is killed and restarted under the client.
+    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    let api = Api { base: format!("http://127.0.0.1:{api_port}"), token, http };
+    let org = api.get("/organization").await["results"][0]["id"].as_str().unwrap().to_owned();
+    let project = api.post(&format!("/organization/{org}/project"), json!({"name": "crash"})).await;
+    let env =
+        api.post(&format!("/project/{}/environment", project["id"].as_str().unwrap()), json!({"name": "test"})).await;
+    let env_id = env["id"].as_str().unwrap().to_owned();
+    // A readiness probe that passes only after a few seconds: the deploy
+    // spends them with its new instance started and not yet switched.
+    let app = api
+        .post(
+            &format!("/environment/{env_id}/application"),
+            json!({
+                "name": "web",
+                "git_repository": {"url": format!("file://{}", r.display()), "provider": "GITHUB"},
+                "healthchecks": {"readiness_probe": {"type": {"http": {"port": 8080, "path": "/"}},
+                    "initial_delay_seconds": 4, "period_seconds": 1}},
+                "ports": [{"internal_port": 8080, "publicly_accessible": true}],
+            }),
+        )
+        .await;
+    let app_id = app["id"].as_str().unwrap().to_owned();
+    let first = api.post(&format!("/application/{app_id}/deploy"), json!({})).await;
+    let first_id = first["deployment_request_id"].as_str().unwrap().to_owned();
+    let d = wait_for_deployment(&api, &first_id, |d| d["status"] != "QUEUED" && d["status"] != "RUNNING").await;
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    let host = api.get(&format!("/application/{app_id}/link")).await["results"][0]["url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://")
+        .split(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(edge_get(edge_port, &host).await.as_deref(), Some("v1"));
+
+    // Deploy v2 and kill the server while the new instance is starting.
+    write_version(r, "v2");
+    let second = api.post(&format!("/application/{app_id}/deploy"), json!({})).await;
+    let second_id = second["deployment_request_id"].as_str().unwrap().to_owned();
+    let logs = format!("/environment/{env_id}/logs?version={second_id}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let lines = api.get(&logs).await;
+        let text = lines.to_string();
+        if text.contains("started 1 instance") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the second deploy never started its instance: {text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.kill_9();
+
+    // Start again: the deployment is resumed, not lost and not stuck.
+    let _server = Server::start(data.path(), api_port, edge_port);
+    let d = wait_for_deployment(&api, &second_id, |d| d["status"] != "QUEUED" && d["status"] != "RUNNING").await;
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    assert!(d["resumed"].as_u64().unwrap_or(0) >= 1, "{d}");
+    let text = api.get(&logs).await.to_string();
+    assert!(text.contains("resumed by"), "the log says it was resumed: {text}");
+    assert_eq!(edge_get(edge_port, &host).await.as_deref(), Some("v2"));
+
+    // The containers match the store: one instance, of the current release.
+    let runtime = slipway_runtime_docker::DockerRuntime::connect(None).await.unwrap();
+    let filter = Labels::from([(label::ENVIRONMENT.to_owned(), env_id.clone())]);
+    let status = api.get(&format!("/application/{app_id}/status")).await;
+    assert_eq!(status["state"], "DEPLOYED", "{status}");
+    let releases = api.get(&format!("/application/{app_id}/release")).await;
+    let current = releases["results"].as_array().unwrap().iter().find(|r| r["is_current"] == true).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let instances = runtime.list(&filter).await.unwrap();
+        let of_current = instances.iter().filter(|i| i.labels.get(label::RELEASE) == Some(&current)).count();
+        if instances.len() == 1 && of_current == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "orphans or duplicates remain: {instances:#?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    // Clean up what the test deployed.
+    api.post(&format!("/environment/{env_id}/uninstall"), json!({})).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match runtime.list(&filter).await {
+            Ok(left) if left.is_empty() => break,
+            Ok(_) => {}
+            Err(err) => eprintln!("listing instances failed, retrying: {err}"),
+        }
+        assert!(Instant::now() < deadline, "uninstall left instances behind");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
