@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
 # Quick start: from a fresh Debian/Ubuntu machine to a running Slipway with an
-# example project and environment. Safe to run again: it reuses what exists.
+# example environment deployed and answering. Safe to run again: it reuses
+# what exists and redeploys.
 #
-#   SLIPWAY_LISTEN     address of the API (default 127.0.0.1:8080)
-#   SLIPWAY_DATA_DIR   data directory (default ~/.local/share/slipway)
+#   SLIPWAY_LISTEN       address of the API          (default 127.0.0.1:8080)
+#   SLIPWAY_EDGE_LISTEN  address of the edge proxy   (default 127.0.0.1:8081)
+#   SLIPWAY_DATA_DIR     data directory              (default ~/.local/share/slipway)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 listen="${SLIPWAY_LISTEN:-127.0.0.1:8080}"
+edge_listen="${SLIPWAY_EDGE_LISTEN:-127.0.0.1:8081}"
 data_dir="${SLIPWAY_DATA_DIR:-$HOME/.local/share/slipway}"
 url="http://$listen"
 bin_dir="$HOME/.local/bin"
 
-apt_install git gcc libc6-dev ca-certificates curl
+apt_install git gcc libc6-dev ca-certificates curl python3 busybox-static
 ensure_rust
+log "container engine"
+bash scripts/setup-engine.sh >/dev/null
 
 log "building slipway (release)"
 cargo build --release --locked -p slipway-cli
@@ -25,8 +30,9 @@ export PATH="$bin_dir:$PATH"
 if curl -fsS "$url/healthz" >/dev/null 2>&1; then
   log "a server already answers on $url"
 else
-  log "starting slipway server on $url (log: $data_dir/server.log)"
-  nohup slipway server --listen "$listen" --data-dir "$data_dir" >>"$data_dir/server.log" 2>&1 &
+  log "starting slipway server on $url, edge on $edge_listen (log: $data_dir/server.log)"
+  nohup slipway server --listen "$listen" --edge-listen "$edge_listen" --data-dir "$data_dir" \
+    >>"$data_dir/server.log" 2>&1 &
   echo $! >"$data_dir/server.pid"
   for _ in $(seq 1 100); do
     curl -fsS "$url/healthz" >/dev/null 2>&1 && break
@@ -38,25 +44,51 @@ fi
 token="$(cat "$data_dir/admin-token")"
 slipway login --url "$url" --token "$token" >/dev/null
 
+# The example app's source: examples/hello plus the host's static busybox, in
+# a git repository Slipway builds from (file://, no git server needed).
+repo="$data_dir/examples/hello"
+if [ ! -d "$repo/.git" ]; then
+  log "creating the example app's repository in $repo"
+  mkdir -p "$repo/bin"
+  cp -r examples/hello/. "$repo/"
+  cp /bin/busybox "$repo/bin/busybox"
+  git -C "$repo" init -q -b main
+  git -C "$repo" -c user.name=Slipway -c user.email=quickstart@slipway.invalid add -A
+  git -C "$repo" -c user.name=Slipway -c user.email=quickstart@slipway.invalid commit -q -m "Example app"
+fi
+
 if ! slipway project list --output json | grep -q '"name": *"example"'; then
-  log "creating the example project, environment and services"
+  log "creating the example project, environment and application"
   slipway project create example --description "Created by the quick start" >/dev/null
   slipway env create staging --project example --mode staging >/dev/null
   env_id="$(slipway env list --project example --output json | python3 -c 'import json,sys; print([e["id"] for e in json.load(sys.stdin) if e["name"]=="staging"][0])')"
-  org_id="$(slipway org list --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')"
-  registry_id="$(curl -fsS -H "Authorization: Token $token" "$url/organization/$org_id/containerRegistry" \
-    | python3 -c 'import json,sys; print([r["id"] for r in json.load(sys.stdin)["results"] if r["name"]=="local"][0])')"
-  api() { curl -fsS -H "Authorization: Token $token" -H 'Content-Type: application/json' -d "$2" "$url$1" >/dev/null; }
-  api "/environment/$env_id/database" '{"name":"db","type":"POSTGRESQL","version":"16","mode":"CONTAINER"}'
-  api "/environment/$env_id/container" "{\"name\":\"web\",\"registry_id\":\"$registry_id\",\"image_name\":\"nginx\",\"tag\":\"1.27\",\"healthchecks\":{\"readiness_probe\":{\"type\":{\"http\":{\"port\":80,\"path\":\"/\"}}}},\"ports\":[{\"internal_port\":80,\"publicly_accessible\":true}]}"
+  curl -fsS -H "Authorization: Token $token" -H 'Content-Type: application/json' "$url/environment/$env_id/application" -d "{
+      \"name\": \"hello\",
+      \"git_repository\": {\"url\": \"file://$repo\", \"branch\": \"main\", \"provider\": \"GITHUB\"},
+      \"healthchecks\": {\"readiness_probe\": {\"type\": {\"http\": {\"port\": 8080, \"path\": \"/health\"}},
+                        \"initial_delay_seconds\": 0, \"period_seconds\": 1}},
+      \"ports\": [{\"internal_port\": 8080, \"publicly_accessible\": true}],
+      \"cpu\": 100, \"memory\": 32
+    }" >/dev/null
 fi
 
-slipway service list --project example --env staging
+log "deploying the example environment"
+slipway deploy --project example --env staging
+app_id="$(slipway service list --project example --env staging --output json \
+  | python3 -c 'import json,sys; print(next(s["id"] for s in json.load(sys.stdin) if s["name"]=="hello"))')"
+app_url="$(curl -fsS -H "Authorization: Token $token" "$url/application/$app_id/link" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["results"][0]["url"])')"
+if [ -n "$app_url" ]; then
+  log "the example app answers at $app_url:"
+  curl -fsS "$app_url" | head -3
+fi
+
 cat <<EOF2
 
 Slipway is running.
   API          $url          (token in $data_dir/admin-token)
   API docs     $url/docs
-  CLI          $bin_dir/slipway   (logged in; try: slipway project list)
+  Example app  ${app_url:-see: slipway status --project example --env staging}
+  CLI          $bin_dir/slipway   (logged in; try: slipway status --project example --env staging)
   Stop         kill \$(cat $data_dir/server.pid)
 EOF2
