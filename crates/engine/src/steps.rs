@@ -52,7 +52,7 @@ pub(crate) async fn run(ctx: &Ctx, deployment: &Deployment) -> Result<Outcome, E
         DeploymentAction::Deploy => deploy(ctx, deployment, &mut state).await,
         DeploymentAction::Stop => stop(ctx, &mut state).await,
         DeploymentAction::Restart => restart(ctx, &mut state).await,
-        DeploymentAction::Delete => delete(ctx, &mut state).await,
+        DeploymentAction::Delete => delete(ctx, deployment, &mut state).await,
     };
     match result {
         Ok(release_id) => {
@@ -171,7 +171,7 @@ async fn restart(ctx: &Ctx, state: &mut ServiceState) -> Result<Option<Uuid>, En
     Ok(Some(current))
 }
 
-async fn delete(ctx: &Ctx, state: &mut ServiceState) -> Result<Option<Uuid>, EngineError> {
+async fn delete(ctx: &Ctx, deployment: &Deployment, state: &mut ServiceState) -> Result<Option<Uuid>, EngineError> {
     let workload = Workload::of(&ctx.service.spec);
     rollout::take_down(&ctx.step("delete"), workload.as_ref()).await?;
     if let Some(w) = &workload {
@@ -181,6 +181,20 @@ async fn delete(ctx: &Ctx, state: &mut ServiceState) -> Result<Option<Uuid>, Eng
     }
     state.current_release = None;
     ctx.info("removed its instances and volumes");
+    if deployment.remove_config {
+        // The service goes: so do the images built for it (an uninstall
+        // keeps them, for the next deploy).
+        let releases: Vec<Release> =
+            ctx.inner.store.list(ctx.service.organization_id, slipway_store::Filter::parent(ctx.service.id)).await?;
+        let built = releases.iter().filter(|r| r.cache_key.is_some());
+        let mut removed = 0;
+        for release in built {
+            if ctx.runtime.remove_image(&release.image).await.is_ok() {
+                removed += 1;
+            }
+        }
+        ctx.info(&format!("removed {removed} image(s) built for it"));
+    }
     Ok(None)
 }
 

@@ -118,3 +118,34 @@ async fn rolling_back_restores_an_earlier_image_and_config_without_a_build() {
     .await;
     assert_eq!(h.instances().await[0].cpu_millis, Some(300), "with the current configuration");
 }
+
+#[tokio::test]
+async fn deleting_a_service_removes_what_it_ran_and_the_images_built_for_it() {
+    let h = Harness::new().await;
+    let repo = AppRepo::new("v1");
+    let app = h.add_service(ServiceType::Application, repo.application("web")).await;
+    let first = h.deploy(vec![]).await;
+    assert_eq!(first.status, DeploymentStatus::Succeeded);
+    let release: Release = h.store.get(h.org, first.steps[0].release_id.unwrap()).await.unwrap();
+    assert!(h.runtime.image(&release.image).await.unwrap().is_some());
+
+    let mut delete = slipway_model::deployment::Deployment::new(
+        h.org,
+        app.project_id,
+        h.env.id,
+        slipway_model::deployment::DeploymentAction::Delete,
+        vec![slipway_model::deployment::DeploymentTarget { service_id: app.id, version: None }],
+        slipway_model::deployment::Origin::Api,
+        "test".into(),
+    );
+    delete.remove_config = true;
+    h.engine.submit(&delete).await.unwrap();
+    let done = h.finish(&delete).await;
+    assert_eq!(done.status, DeploymentStatus::Succeeded, "{:#?}", h.log_of(&done).await);
+    assert!(h.instances().await.is_empty());
+    assert!(h.runtime.image(&release.image).await.unwrap().is_none(), "its image is gone");
+    eventually("the service's configuration is gone", Duration::from_secs(5), || async {
+        h.store.get::<slipway_model::Service>(h.org, app.id).await.is_err()
+    })
+    .await;
+}
