@@ -37,11 +37,29 @@ struct Memory {
     liveness: HashMap<String, (u32, Instant)>,
     /// Ticks in a row each service was under the scale-in threshold.
     idle_ticks: HashMap<Uuid, u32>,
+    /// Instances a rollout is draining and stopping: not strays.
+    retiring: HashSet<String>,
 }
 
 impl MonitorState {
     fn memory(&self) -> std::sync::MutexGuard<'_, Memory> {
         self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Marks instances as being retired by a rollout (or no longer).
+    pub(crate) fn retiring(&self, ids: impl IntoIterator<Item = String>, on: bool) {
+        let mut memory = self.memory();
+        for id in ids {
+            if on {
+                memory.retiring.insert(id);
+            } else {
+                memory.retiring.remove(&id);
+            }
+        }
+    }
+
+    fn is_retiring(&self, id: &str) -> bool {
+        self.memory().retiring.contains(id)
     }
 }
 
@@ -229,8 +247,10 @@ async fn watch_service(
         return Ok(());
     }
     let current_label = current.to_string();
-    let (mine, stray): (Vec<Instance>, Vec<Instance>) =
-        all.into_iter().partition(|i| i.labels.get(label::RELEASE) == Some(&current_label));
+    let (mine, stray): (Vec<Instance>, Vec<Instance>) = all
+        .into_iter()
+        .filter(|i| !inner.monitor.is_retiring(&i.id))
+        .partition(|i| i.labels.get(label::RELEASE) == Some(&current_label));
     if !stray.is_empty() {
         tracing::info!(service = %service.id, count = stray.len(), "removing instances of no current release");
         rollout::remove_all(runtime.as_ref(), &stray).await;

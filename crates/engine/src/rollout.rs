@@ -299,7 +299,8 @@ pub(crate) fn switch_traffic(ctx: &Ctx, workload: &Workload, instances: &[Instan
     }
 }
 
-/// Drains `old` (which no route names any more) and removes it.
+/// Drains `old` (which no route names any more), stops it gracefully (the
+/// stop signal, then a kill after the grace period) and removes it.
 pub(crate) async fn retire(ctx: &Ctx, workload: &Workload, old: &[Instance]) {
     if old.is_empty() {
         return;
@@ -314,9 +315,19 @@ pub(crate) async fn retire(ctx: &Ctx, workload: &Workload, old: &[Instance]) {
     if left > 0 {
         ctx.warn(&format!("{left} request(s) were still in flight to the old revision after the drain timeout"));
     }
-    remove_all(ctx.runtime.as_ref(), old).await;
+    let runtime = ctx.runtime.as_ref();
+    join_all(old.iter().map(|i| async move {
+        if let Err(err) = runtime.stop(&i.id, STOP_GRACE).await {
+            tracing::warn!(instance = %i.name, %err, "cannot stop an instance gracefully");
+        }
+    }))
+    .await;
+    remove_all(runtime, old).await;
     ctx.info(&format!("stopped {} old instance(s)", old.len()));
 }
+
+/// How long an old instance has to exit after the stop signal.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Removes instances, logging what could not be removed.
 pub(crate) async fn remove_all(runtime: &dyn Runtime, instances: &[Instance]) {
@@ -350,8 +361,27 @@ pub(crate) async fn roll_out(
     }
     let new = start_revision(&ctx, release, workload, replicas, 0).await?;
     switch_traffic(&ctx, workload, &new);
-    retire(&ctx, workload, &old).await;
+    retire_in_background(&ctx, workload, old);
     Ok(())
+}
+
+/// Drains and stops `old` off the deployment's path: the service already
+/// runs its new revision, and an old process slow to stop (one that ignores
+/// the stop signal waits out the engine's timeout) should not hold the
+/// deployment. The monitor leaves these instances alone meanwhile; after a
+/// crash, it removes them as strays.
+pub(crate) fn retire_in_background(ctx: &Ctx, workload: &Workload, old: Vec<Instance>) {
+    if old.is_empty() {
+        return;
+    }
+    ctx.inner.monitor.retiring(old.iter().map(|i| i.id.clone()), true);
+    ctx.info(&format!("draining and stopping {} old instance(s) in the background", old.len()));
+    let ctx = ctx.clone();
+    let workload = workload.clone();
+    tokio::spawn(async move {
+        retire(&ctx, &workload, &old).await;
+        ctx.inner.monitor.retiring(old.iter().map(|i| i.id.clone()), false);
+    });
 }
 
 /// Stops serving and removes every instance of the service.

@@ -201,6 +201,18 @@ impl Harness {
         http_get(self.edge_addr, host, path).await
     }
 
+    /// The instances of the releases the services run now (old revisions
+    /// may still be stopping in the background after a rollout).
+    pub async fn current_instances(&self) -> Vec<slipway_runtime::Instance> {
+        let states = self.store.service_states(self.org, Some(self.env.id)).await.unwrap();
+        let current: Vec<String> = states.iter().filter_map(|s| s.current_release.map(|r| r.to_string())).collect();
+        self.instances()
+            .await
+            .into_iter()
+            .filter(|i| i.labels.get(label::RELEASE).is_some_and(|r| current.contains(r)))
+            .collect()
+    }
+
     /// Every instance of this harness's environment on the engine.
     pub async fn instances(&self) -> Vec<slipway_runtime::Instance> {
         let filter = Labels::from([(label::ENVIRONMENT.to_owned(), self.env.id.to_string())]);
