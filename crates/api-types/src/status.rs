@@ -162,3 +162,36 @@ pub struct EnvironmentStatuses {
     pub helms: Vec<Status>,
     pub terraforms: Vec<Status>,
 }
+
+/// A deployment stage as statuses show it (`Stage`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[allow(missing_docs)]
+pub struct Stage {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<crate::StageStatus>,
+}
+
+/// One stage and the statuses of its services (`DeploymentStageWithServicesStatuses`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[allow(missing_docs)]
+pub struct DeploymentStageWithServicesStatuses {
+    pub stage: Stage,
+    pub applications: Vec<Status>,
+    pub containers: Vec<Status>,
+    pub jobs: Vec<Status>,
+    pub databases: Vec<Status>,
+    pub helms: Vec<Status>,
+    pub terraforms: Vec<Status>,
+}
+
+/// The environment's status and its services' statuses, stage by stage
+/// (`EnvironmentStatusesWithStages`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[allow(missing_docs)]
+pub struct EnvironmentStatusesWithStages {
+    pub environment: EnvironmentStatus,
+    pub stages: Vec<DeploymentStageWithServicesStatuses>,
+}

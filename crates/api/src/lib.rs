@@ -57,6 +57,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(projects::get_environment, projects::edit_environment, projects::delete_environment))
         .routes(routes!(projects::get_environment_status))
         .routes(routes!(projects::get_environment_statuses))
+        .routes(routes!(projects::get_environment_statuses_with_stages))
         .routes(routes!(projects::list_environment_services))
         .routes(routes!(envs::deploy))
         .routes(routes!(envs::redeploy))

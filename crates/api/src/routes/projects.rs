@@ -3,9 +3,11 @@
 use axum::Json;
 use axum::http::StatusCode;
 use slipway_api_types::{
-    CreateEnvironmentRequest, EnvironmentEditRequest, EnvironmentResponse, EnvironmentStatus, EnvironmentStatuses,
-    ProjectRequest, ProjectResponse, ResultsList, ServiceResponse,
+    CreateEnvironmentRequest, DeploymentStageWithServicesStatuses, EnvironmentEditRequest, EnvironmentResponse,
+    EnvironmentStatus, EnvironmentStatuses, EnvironmentStatusesWithStages, ProjectRequest, ProjectResponse,
+    ResultsList, ServiceResponse, Stage, StageStatus, Status,
 };
+use slipway_model::deployment::StepStatus;
 use slipway_model::{Cluster, Environment, EnvironmentMode, Project, Role, Service, ServiceType, Uuid, new_id, now};
 use slipway_store::Filter;
 
@@ -254,6 +256,72 @@ pub async fn get_environment_statuses(
         helms: view.statuses(ServiceType::Helm),
         terraforms: view.statuses(ServiceType::Terraform),
     }))
+}
+
+/// The environment's status and its services' statuses, stage by stage, in
+/// deployment order; each stage with how it went in the last deployment.
+#[utoipa::path(get, path = "/environment/{environmentId}/statusesWithStages",
+    operation_id = "getEnvironmentStatusesWithStages", tag = "Environments", params(("environmentId" = Uuid, Path)),
+    responses((status = 200, body = EnvironmentStatusesWithStages), ApiErrors))]
+pub async fn get_environment_statuses_with_stages(
+    state: State,
+    caller: Caller,
+    Ids(id): Ids<Uuid>,
+) -> ApiResult<Json<EnvironmentStatusesWithStages>> {
+    let view = EnvView::load(&state, caller.organization_id, id).await?;
+    let stages = crate::routes::stages::stages_of(&state, &view.env).await?;
+    let mut groups: Vec<Vec<&Service>> = vec![Vec::new(); stages.len()];
+    for service in &view.services {
+        if let Some((i, _)) = crate::routes::stages::placement(&stages, service) {
+            groups[i].push(service);
+        }
+    }
+    let last_steps = view.latest.as_ref().map(|d| d.steps.as_slice()).unwrap_or_default();
+    let results = stages
+        .iter()
+        .zip(groups)
+        .map(|(stage, members)| {
+            let of = |kind: ServiceType| -> Vec<Status> {
+                members.iter().filter(|s| s.kind() == kind).map(|s| view.service_status(s)).collect()
+            };
+            let steps: Vec<StepStatus> =
+                last_steps.iter().filter(|s| s.stage == stage.name).map(|s| s.status).collect();
+            DeploymentStageWithServicesStatuses {
+                stage: Stage {
+                    id: stage.id,
+                    name: stage.name.clone(),
+                    description: stage.description.clone().unwrap_or_default(),
+                    status: stage_status(&steps),
+                },
+                applications: of(ServiceType::Application),
+                containers: of(ServiceType::Container),
+                jobs: of(ServiceType::Job),
+                databases: of(ServiceType::Database),
+                helms: of(ServiceType::Helm),
+                terraforms: of(ServiceType::Terraform),
+            }
+        })
+        .collect();
+    Ok(Json(EnvironmentStatusesWithStages { environment: view.environment_status(), stages: results }))
+}
+
+/// How a stage went, from the steps of its services in one deployment.
+fn stage_status(steps: &[StepStatus]) -> Option<StageStatus> {
+    if steps.is_empty() {
+        return None;
+    }
+    let any = |s: StepStatus| steps.contains(&s);
+    Some(if any(StepStatus::Failed) || any(StepStatus::RolledBack) {
+        StageStatus::Error
+    } else if any(StepStatus::Running) {
+        StageStatus::Ongoing
+    } else if steps.iter().all(|s| *s == StepStatus::Skipped) {
+        StageStatus::Skipped
+    } else if any(StepStatus::Pending) {
+        StageStatus::Queued
+    } else {
+        StageStatus::Done
+    })
 }
 
 /// Every service of an environment, whatever its kind.

@@ -44,7 +44,7 @@ pub(crate) async fn stages_of(state: &AppState, env: &Environment) -> ApiResult<
 /// Where each service deploys: the stage it is attached to, else its kind's
 /// default stage. Returns the index of the stage in `stages`, and whether
 /// the service is skipped.
-fn placement(stages: &[DeploymentStage], service: &Service) -> Option<(usize, bool)> {
+pub(crate) fn placement(stages: &[DeploymentStage], service: &Service) -> Option<(usize, bool)> {
     for (i, stage) in stages.iter().enumerate() {
         if let Some(a) = stage.services.iter().find(|a| a.service_id == service.id) {
             return Some((i, a.is_skipped));

@@ -40,6 +40,7 @@ fn every_contract_operation_is_documented() {
         "deleteEnvironment",
         "getEnvironmentStatus",
         "getEnvironmentStatuses",
+        "getEnvironmentStatusesWithStages",
         "listServicesByEnvironmentId",
         "createApplication",
         "listApplication",

@@ -242,3 +242,20 @@ async fn the_api_document_and_its_page_are_served() {
     let init = app.raw(axum::http::Method::GET, "/docs/swagger-initializer.js", None, None).await;
     assert!(init.body.as_str().unwrap().contains("/openapi.json"));
 }
+
+#[tokio::test]
+async fn statuses_with_stages_group_services_by_deployment_stage() {
+    let app = App::new().await;
+    let (_, env) = app.project_and_env().await;
+    let db = app.post(&format!("/environment/{env}/database"), bodies::database("db")).await.expect(201);
+    let web = app.post(&format!("/environment/{env}/application"), bodies::application("web")).await.expect(201);
+    let body = app.get(&format!("/environment/{env}/statusesWithStages")).await.expect(200);
+    assert_eq!(body["environment"]["id"], json!(env));
+    let stages = body["stages"].as_array().unwrap();
+    let names: Vec<&str> = stages.iter().map(|s| s["stage"]["name"].as_str().unwrap()).collect();
+    assert_eq!(names[..4], ["DATABASE DEFAULT", "JOB DEFAULT", "CONTAINER DEFAULT", "APPLICATION DEFAULT"]);
+    assert_eq!(stages[0]["databases"][0]["id"], db["id"]);
+    assert_eq!(stages[3]["applications"][0]["id"], web["id"]);
+    assert_eq!(stages[3]["applications"][0]["state"], "READY");
+    assert!(stages[1]["jobs"].as_array().unwrap().is_empty());
+}
