@@ -143,11 +143,11 @@ async fn unchanged(ctx: &Ctx, state: &ServiceState, candidate: &Release) -> Resu
         return Ok(None);
     }
     let Some(workload) = Workload::of(&ctx.service.spec) else { return Ok(Some(current_id)) };
-    let running = rollout::service_instances(ctx.runtime.as_ref(), ctx.service.id)
-        .await?
-        .into_iter()
-        .filter(|i| i.state == slipway_runtime::InstanceState::Running)
-        .count();
+    // When the engine cannot say, roll out: a needless rollout is harmless.
+    let Ok(instances) = rollout::service_instances(ctx.runtime.as_ref(), ctx.service.id).await else {
+        return Ok(None);
+    };
+    let running = instances.into_iter().filter(|i| i.state == slipway_runtime::InstanceState::Running).count();
     Ok((running as u32 >= replicas_for(state, &workload)).then_some(current_id))
 }
 

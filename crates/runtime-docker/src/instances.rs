@@ -319,12 +319,23 @@ impl DockerRuntime {
         let summaries = self.list_containers(options).await?;
         let ids = summaries.into_iter().filter_map(|s| s.id);
         // Inspect for what summaries lack (start time); skip what vanished meanwhile.
+        // A container removed between the listing and its inspection is not
+        // an error of the listing: Podman may answer 404 or a 500 while it
+        // is being removed. It is skipped.
         let mut instances: Vec<Instance> = futures_util::stream::iter(ids)
-            .map(|id| async move { self.inspect_impl(&id).await })
+            .map(|id| async move {
+                match self.inspect_impl(&id).await {
+                    Ok(found) => found,
+                    Err(err) => {
+                        tracing::debug!(instance = %id, %err, "skipping an instance that could not be inspected");
+                        None
+                    }
+                }
+            })
             .buffer_unordered(LIST_CONCURRENCY)
-            .try_filter_map(|instance| async move { Ok(instance) })
-            .try_collect()
-            .await?;
+            .filter_map(|instance| async move { instance })
+            .collect()
+            .await;
         instances.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(instances)
     }

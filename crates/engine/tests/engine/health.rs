@@ -112,3 +112,38 @@ async fn a_failing_liveness_probe_restarts_the_instance() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn exec_and_tcp_probes_gate_traffic_and_a_restart_replaces_instances_without_failures() {
+    let h = Harness::new().await;
+    let repo = AppRepo::new("v1");
+    let mut body = repo.application("probed");
+    body["healthchecks"] = json!({
+        "readiness_probe": {"type": {"exec": {"command": ["/bin/busybox", "test", "-f", "/www/health"]}},
+                            "initial_delay_seconds": 0, "period_seconds": 1},
+        "liveness_probe": {"type": {"tcp": {"port": 8080}}, "initial_delay_seconds": 0, "period_seconds": 1}
+    });
+    let app = h.add_service(ServiceType::Application, body).await;
+    assert_eq!(h.deploy(vec![]).await.status, DeploymentStatus::Succeeded);
+    let host = h.host(&app);
+    let before = h.current_instances().await;
+    let load = crate::support::Load::start(h.edge_addr, &host, "/", 100, 4);
+    let restart = h.submit(slipway_model::deployment::DeploymentAction::Restart, vec![(app.id, None)]).await;
+    let done = h.finish(&restart).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (seen, failures) = load.stop().await;
+    assert_eq!(done.status, DeploymentStatus::Succeeded, "{:#?}", h.log_of(&done).await);
+    assert!(failures.is_empty(), "{} failed requests during the restart: {failures:?}", failures.len());
+    assert!(seen.iter().all(|b| b == "v1") && !seen.is_empty());
+    let after = h.current_instances().await;
+    assert_eq!(after.len(), 1);
+    assert_ne!(after[0].id, before[0].id, "a fresh instance of the same release");
+    assert_eq!(
+        after[0].labels.get(slipway_runtime::label::RELEASE),
+        before[0].labels.get(slipway_runtime::label::RELEASE)
+    );
+    // The TCP liveness probe passes: nothing is restarted behind our back.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let now = h.runtime.inspect(&after[0].id).await.unwrap().unwrap();
+    assert_eq!(now.started_at, after[0].started_at);
+}
