@@ -15,7 +15,7 @@ use bollard::query_parameters::{
     RestartContainerOptions, StopContainerOptions, WaitContainerOptions,
 };
 use chrono::{DateTime, Datelike, Utc};
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use slipway_runtime::{Instance, InstanceSpec, InstanceState, Labels, Result, RuntimeError};
 
 use crate::DockerRuntime;
