@@ -25,7 +25,7 @@ log "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 log "cargo test (SQLite and PostgreSQL stores, API, CLI end to end)"
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast
 
 log "compatibility test with the official qovery-typescript-axios client"
 cargo build --locked -p slipway-cli

@@ -165,7 +165,19 @@ impl Runtime for DockerRuntime {
     }
 
     async fn build(&self, request: BuildRequest, progress: Progress<'_>) -> Result<ImageRef> {
-        self.build_impl(request, progress).await
+        // Podman's layer cache can lose a layer to a concurrent image removal
+        // between its lookup and its use ("layer not known"); the build itself
+        // is fine, so it is tried again.
+        let mut attempts = 0;
+        loop {
+            match self.build_impl(request.clone(), progress).await {
+                Err(RuntimeError::Build(message)) if message.contains("layer not known") && attempts < 2 => {
+                    attempts += 1;
+                    progress("build: the engine lost a cached layer to a concurrent removal; building again");
+                }
+                other => return other,
+            }
+        }
     }
 
     async fn remove_image(&self, reference: &str) -> Result<()> {
