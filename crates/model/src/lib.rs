@@ -20,6 +20,7 @@ mod registry;
 pub mod service;
 mod status;
 pub mod validate;
+pub mod variable;
 
 pub use cluster::{CloudProvider, Cluster, ClusterSpec, KubernetesMode};
 pub use error::ValidationError;
