@@ -10,6 +10,7 @@
 //! The crate is pure: no I/O, no async runtime, no HTTP. The optional `openapi`
 //! feature only derives schema descriptions for the API document.
 
+pub mod builtin;
 mod cluster;
 pub mod deployment;
 mod error;

@@ -167,6 +167,12 @@ impl Store {
         self.backend.delete(R::TABLE, R::WHAT, organization_id, id).await
     }
 
+    /// Deletes the resources of kind `R` that use `id` (the aliases and
+    /// overrides of a variable); returns how many.
+    pub async fn delete_using<R: Record>(&self, organization_id: Uuid, id: Uuid) -> Result<u64> {
+        self.backend.delete_using(R::TABLE, organization_id, id).await
+    }
+
     /// How many resources of kind `R` each parent has (environments per
     /// project, services per environment).
     pub async fn count_by_parent<R: Record>(&self, organization_id: Uuid) -> Result<HashMap<Uuid, u64>> {

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use slipway_model::deployment::{DeploymentStage, Release};
+use slipway_model::service::database::DatabaseCredentials;
+use slipway_model::variable::{Variable, VariableKind};
 use slipway_model::{
     Cluster, ContainerRegistry, Environment, Project, Service, ServiceSpec, ServiceType, Timestamp, Uuid,
 };
@@ -27,6 +29,10 @@ pub enum Table {
     Releases,
     /// Deployment stages of an environment.
     Stages,
+    /// Variables of a project, an environment or a service.
+    Variables,
+    /// Generated credentials of a database.
+    Credentials,
 }
 
 impl Table {
@@ -44,6 +50,8 @@ impl Table {
             Table::Services => "services",
             Table::Releases => "releases",
             Table::Stages => "deployment_stages",
+            Table::Variables => "variables",
+            Table::Credentials => "database_credentials",
         }
     }
 }
@@ -162,6 +170,29 @@ plain_record!(DeploymentStage, Table::Stages, "deployment stage", |s| Key {
     uses_id: None,
     name: s.name.clone(),
     created_at: s.created_at,
+});
+
+plain_record!(Variable, Table::Variables, "variable", |v| Key {
+    id: v.id,
+    organization_id: v.organization_id,
+    parent_id: v.parent_id,
+    kind: v.scope.as_str(),
+    uses_id: match v.kind {
+        VariableKind::Alias(t) | VariableKind::Override(t) => Some(t),
+        VariableKind::Value => None,
+    },
+    name: v.key.clone(),
+    created_at: v.created_at,
+});
+
+plain_record!(DatabaseCredentials, Table::Credentials, "database credentials", |c| Key {
+    id: c.id,
+    organization_id: c.organization_id,
+    parent_id: c.service_id,
+    kind: "",
+    uses_id: None,
+    name: "credentials".to_owned(),
+    created_at: c.created_at,
 });
 
 /// A service as stored: its metadata and its spec document.

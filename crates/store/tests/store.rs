@@ -285,3 +285,47 @@ async fn sqlite_listings_read_only_their_parents_rows() {
         assert!(!plan.iter().any(|d| d.contains("TEMP B-TREE")), "{table} sorts: {plan:?}");
     }
 }
+
+#[tokio::test]
+async fn variables_go_with_their_parent_and_their_target() {
+    use slipway_model::variable::{StoredValue, Variable, VariableKind, VariableScope};
+    for store in backends().await.stores {
+        let f = tenant(&store, "acme").await;
+        let p = project(f.org.id, "shop");
+        store.insert(&p).await.unwrap();
+        let env = environment(&f, &p, "staging");
+        store.insert(&env).await.unwrap();
+        let var = |scope, parent, key: &str, kind| Variable {
+            id: new_id(),
+            organization_id: f.org.id,
+            scope,
+            parent_id: parent,
+            key: key.into(),
+            value: StoredValue::Plain("v".into()),
+            is_secret: false,
+            kind,
+            mount_path: None,
+            description: None,
+            enable_interpolation_in_file: false,
+            created_at: now(),
+            updated_at: None,
+        };
+        let on_project = var(VariableScope::Project, p.id, "A", VariableKind::Value);
+        let alias = var(VariableScope::Environment, env.id, "B", VariableKind::Alias(on_project.id));
+        let on_env = var(VariableScope::Environment, env.id, "C", VariableKind::Value);
+        for v in [&on_project, &alias, &on_env] {
+            store.insert(v).await.unwrap();
+        }
+        // A duplicate key under the same parent is refused.
+        let dup = var(VariableScope::Environment, env.id, "C", VariableKind::Value);
+        assert!(matches!(store.insert(&dup).await, Err(StoreError::NameTaken { what: "variable", .. })));
+        assert_eq!(store.delete_using::<Variable>(f.org.id, on_project.id).await.unwrap(), 1);
+        assert!(store.get::<Variable>(f.org.id, alias.id).await.is_err());
+        // Deleting the environment takes its variables; the project's stay.
+        store.delete::<Environment>(f.org.id, env.id).await.unwrap();
+        assert!(store.get::<Variable>(f.org.id, on_env.id).await.is_err());
+        assert_eq!(store.get::<Variable>(f.org.id, on_project.id).await.unwrap(), on_project);
+        store.delete::<Project>(f.org.id, p.id).await.unwrap();
+        assert!(store.get::<Variable>(f.org.id, on_project.id).await.is_err());
+    }
+}

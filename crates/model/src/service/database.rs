@@ -174,3 +174,73 @@ mod tests {
         assert!(!DatabaseType::Redis.supports("8.0"));
     }
 }
+
+/// The credentials Slipway generated for a database, kept with it. The
+/// password is sealed by the server's secret box before it is stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatabaseCredentials {
+    pub id: uuid::Uuid,
+    pub organization_id: uuid::Uuid,
+    pub service_id: uuid::Uuid,
+    /// The user applications log in as.
+    pub login: String,
+    /// Sealed.
+    pub password: String,
+    /// The database applications use (`DEFAULT_DATABASE_NAME`).
+    pub database: String,
+    /// MANAGED mode: what Slipway created on the server, so that a delete
+    /// drops exactly that and nothing it did not create.
+    #[serde(default)]
+    pub managed: Option<ManagedPlacement>,
+    pub created_at: crate::Timestamp,
+}
+
+/// Where a MANAGED database lives: the server, and the names Slipway created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagedPlacement {
+    /// Host of the server, as applications reach it.
+    pub host: String,
+    /// Its port.
+    pub port: u16,
+    /// Whether Slipway created the database and the role (and may drop them).
+    pub created: bool,
+}
+
+impl DatabaseType {
+    /// The database name applications use by default.
+    pub fn default_database(self) -> &'static str {
+        match self {
+            DatabaseType::Postgresql => "postgres",
+            DatabaseType::Mysql => "slipway",
+            DatabaseType::Mongodb => "admin",
+            DatabaseType::Redis => "0",
+        }
+    }
+
+    /// The URL scheme of connection strings.
+    pub fn scheme(self) -> &'static str {
+        match self {
+            DatabaseType::Postgresql => "postgresql",
+            DatabaseType::Mysql => "mysql",
+            DatabaseType::Mongodb => "mongodb",
+            DatabaseType::Redis => "redis",
+        }
+    }
+
+    /// A connection URL: `scheme://login:password@host:port/database`, the
+    /// login and password percent-encoded.
+    pub fn url(self, login: &str, password: &str, host: &str, port: u16, database: &str) -> String {
+        let enc = |s: &str| -> String {
+            s.bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect()
+        };
+        format!("{}://{}:{}@{host}:{port}/{database}", self.scheme(), enc(login), enc(password))
+    }
+}

@@ -231,7 +231,29 @@ impl Backend {
                 .map_err(|e| classify(e, what, ""))?
                 .rows_affected()
         });
-        if done == 0 { Err(StoreError::NotFound { what }) } else { Ok(()) }
+        if done == 0 {
+            return Err(StoreError::NotFound { what });
+        }
+        if matches!(table, Table::Projects | Table::Environments | Table::Services) {
+            // Variables name their parent without a foreign key (it may be a
+            // project, an environment or a service): drop those whose parent
+            // is gone, directly or by cascade.
+            const SQL: &str = "DELETE FROM variables WHERE organization_id = $1 AND parent_id NOT IN \
+                (SELECT id FROM projects WHERE organization_id = $1 \
+                 UNION SELECT id FROM environments WHERE organization_id = $1 \
+                 UNION SELECT id FROM services WHERE organization_id = $1)";
+            on_pool!(self, pool => { sqlx::query(SQL).bind(org).execute(pool).await?; });
+        }
+        Ok(())
+    }
+
+    /// Deletes the rows of `table` that use `id` (aliases and overrides of a
+    /// variable); returns how many.
+    pub(crate) async fn delete_using(&self, table: Table, org: Uuid, id: Uuid) -> Result<u64> {
+        let text = format!("DELETE FROM {} WHERE organization_id = $1 AND uses_id = $2", table.name());
+        Ok(on_pool!(self, pool => {
+            sqlx::query(sql(text)).bind(org).bind(id).execute(pool).await?.rows_affected()
+        }))
     }
 
     /// Counts rows per value of `column` (`parent_id` or `uses_id`).
