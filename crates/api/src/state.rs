@@ -13,11 +13,18 @@ pub struct ApiConfig {
     pub capacity: Capacity,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// Seals secrets before they are stored.
+    pub secrets: slipway_secrets::SecretBox,
 }
 
 impl Default for ApiConfig {
+    /// Test settings: a secret box with a fresh random key.
     fn default() -> Self {
-        ApiConfig { capacity: Capacity { cpu: 2000, memory: 4096 }, body_limit: 1024 * 1024 }
+        ApiConfig {
+            capacity: Capacity { cpu: 2000, memory: 4096 },
+            body_limit: 1024 * 1024,
+            secrets: slipway_secrets::SecretBox::new(&slipway_secrets::generate_key(), &[]),
+        }
     }
 }
 

@@ -237,6 +237,11 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let store = settings.store.open().await?;
     bootstrap(&store, &settings).await?;
 
+    let secrets = slipway_secrets::SecretBox::load_or_create(
+        &settings.data_dir.join("secret.key"),
+        std::env::var("SLIPWAY_SECRET_KEY").ok().as_deref(),
+    )
+    .context("cannot load the secret key")?;
     let edge = slipway_edge::Edge::new(slipway_edge::EdgeConfig::default());
     let edge_listener = tokio::net::TcpListener::bind(settings.edge_listen)
         .await
@@ -253,6 +258,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         store.clone(),
         std::sync::Arc::new(crate::wiring::DockerRuntimes::default()),
         std::sync::Arc::new(crate::wiring::EdgeTraffic(edge.clone())),
+        secrets.clone(),
         engine_config,
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -260,7 +266,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
 
     let state = AppState::with_engine(
         store.clone(),
-        ApiConfig { capacity: host_capacity(), body_limit: settings.body_limit },
+        ApiConfig { capacity: host_capacity(), body_limit: settings.body_limit, secrets },
         engine,
     );
     let app = slipway_api::router(state);

@@ -132,11 +132,19 @@ pub(crate) struct Inner {
     pub(crate) logs: broadcast::Sender<DeploymentLog>,
     pub(crate) fetcher: slipway_build::Fetcher,
     pub(crate) monitor: monitor::MonitorState,
+    /// Opens the secrets the engine needs (variables, credentials).
+    pub(crate) secrets: slipway_secrets::SecretBox,
 }
 
 impl Engine {
     /// An engine over `store`; call [`Engine::start`] to run it.
-    pub fn new(store: Store, runtimes: Arc<dyn Runtimes>, traffic: Arc<dyn Traffic>, config: EngineConfig) -> Engine {
+    pub fn new(
+        store: Store,
+        runtimes: Arc<dyn Runtimes>,
+        traffic: Arc<dyn Traffic>,
+        secrets: slipway_secrets::SecretBox,
+        config: EngineConfig,
+    ) -> Engine {
         let (logs, _) = broadcast::channel(4096);
         let fetcher = slipway_build::Fetcher::new(config.data_dir.join("cache"));
         Engine {
@@ -149,6 +157,7 @@ impl Engine {
                 logs,
                 fetcher,
                 monitor: monitor::MonitorState::default(),
+                secrets,
             }),
         }
     }
@@ -179,6 +188,11 @@ impl Engine {
     /// The base domain of generated public host names.
     pub fn base_domain(&self) -> &str {
         &self.inner.config.base_domain
+    }
+
+    /// The server's secret box.
+    pub fn secrets(&self) -> &slipway_secrets::SecretBox {
+        &self.inner.secrets
     }
 
     /// The runtime of a cluster.

@@ -115,6 +115,7 @@ impl App {
                 store.clone(),
                 std::sync::Arc::new(NoRuntimes),
                 std::sync::Arc::new(NoTraffic),
+                config.secrets.clone(),
                 config_engine,
             );
             AppState::with_engine(store.clone(), config, engine)

@@ -135,8 +135,12 @@ async fn exec_and_tcp_probes_gate_traffic_and_a_restart_replaces_instances_witho
     assert_eq!(done.status, DeploymentStatus::Succeeded, "{:#?}", h.log_of(&done).await);
     assert!(failures.is_empty(), "{} failed requests during the restart: {failures:?}", failures.len());
     assert!(seen.iter().all(|b| b == "v1") && !seen.is_empty());
+    // The replaced instance drains in the background; wait for it to go.
+    eventually("the old instance retired", Duration::from_secs(60), || async {
+        h.current_instances().await.len() == 1
+    })
+    .await;
     let after = h.current_instances().await;
-    assert_eq!(after.len(), 1);
     assert_ne!(after[0].id, before[0].id, "a fresh instance of the same release");
     assert_eq!(
         after[0].labels.get(slipway_runtime::label::RELEASE),

@@ -124,6 +124,7 @@ impl Harness {
             store.clone(),
             Arc::new(HostRuntime(runtime.clone())),
             Arc::new(EdgeTraffic(edge.clone())),
+            slipway_secrets::SecretBox::new(&slipway_secrets::generate_key(), &[]),
             config,
         );
         let (shutdown, rx) = tokio::sync::watch::channel(false);
