@@ -31,6 +31,7 @@ mod monitor;
 mod probe;
 mod rollout;
 mod steps;
+pub mod variables;
 mod worker;
 
 use std::fmt;

@@ -192,6 +192,10 @@ pub struct DatabaseCredentials {
     /// drops exactly that and nothing it did not create.
     #[serde(default)]
     pub managed: Option<ManagedPlacement>,
+    /// CONTAINER mode with PUBLIC accessibility: the host port it is
+    /// published on, once deployed.
+    #[serde(default)]
+    pub external_port: Option<u16>,
     pub created_at: crate::Timestamp,
 }
 
