@@ -16,6 +16,7 @@ mod project;
 mod service;
 mod stage;
 mod status;
+mod variable;
 
 pub use deployment::*;
 pub use history::*;
@@ -25,6 +26,7 @@ pub use project::*;
 pub use service::*;
 pub use stage::*;
 pub use status::*;
+pub use variable::*;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -86,9 +86,16 @@ pub struct ServerArgs {
     /// lease (a crashed server) before another worker resumes it (default 30).
     #[arg(long, env = "SLIPWAY_DEPLOYMENT_LEASE")]
     deployment_lease: Option<u64>,
+    /// Run CONTAINER databases from the images `slipway images build` makes
+    /// from the host's packages (PostgreSQL 15, MySQL as MariaDB 10.11,
+    /// Redis 7) instead of pulling the official ones.
+    #[arg(long, env = "SLIPWAY_LOCAL_DATABASE_IMAGES")]
+    local_database_images: bool,
     /// A TOML file with any of the options above (`listen`, `data_dir`,
     /// `database_url`, `organization_name`, `edge_listen`, `base_domain`,
-    /// `public_http_port`, `deployment_lease`, `body_limit`).
+    /// `public_http_port`, `deployment_lease`, `body_limit`,
+    /// `local_database_images`, and `[database_images]`: `TYPE` or
+    /// `TYPE:VERSION` → image reference, `{version}` replaced).
     #[arg(long, env = "SLIPWAY_CONFIG")]
     config: Option<PathBuf>,
 }
@@ -106,6 +113,9 @@ struct FileConfig {
     public_http_port: Option<u16>,
     deployment_lease: Option<u64>,
     body_limit: Option<usize>,
+    local_database_images: Option<bool>,
+    #[serde(default)]
+    database_images: std::collections::BTreeMap<String, String>,
 }
 
 /// The server's resolved settings.
@@ -120,6 +130,7 @@ struct Settings {
     public_http_port: Option<u16>,
     deployment_lease: Option<u64>,
     body_limit: usize,
+    database_images: slipway_engine::DatabaseImages,
 }
 
 impl ServerArgs {
@@ -147,6 +158,14 @@ impl ServerArgs {
             public_http_port: self.public_http_port.or(file.public_http_port),
             deployment_lease: self.deployment_lease.or(file.deployment_lease),
             body_limit: file.body_limit.unwrap_or(1024 * 1024),
+            database_images: {
+                let base = if self.local_database_images || file.local_database_images.unwrap_or(false) {
+                    slipway_engine::DatabaseImages::local()
+                } else {
+                    slipway_engine::DatabaseImages::default()
+                };
+                base.with(file.database_images)
+            },
         })
     }
 }
@@ -249,6 +268,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let edge_port = edge_listener.local_addr()?.port();
     let mut engine_config = slipway_engine::EngineConfig::new(settings.data_dir.clone());
     engine_config.base_domain = settings.base_domain.clone();
+    engine_config.database_images = settings.database_images.clone();
     engine_config.public_http_port = settings.public_http_port.unwrap_or(edge_port);
     if let Some(lease) = settings.deployment_lease {
         engine_config.lease = std::time::Duration::from_secs(lease.max(2));

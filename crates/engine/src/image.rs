@@ -79,6 +79,10 @@ pub(crate) async fn resolve(ctx: &Ctx, deployment_id: Uuid, pin: Option<&Version
             }
             (None, None) => return Err(EngineError::failed("the job has no source")),
         },
+        ServiceSpec::Database(db) => {
+            let image = crate::database::image(&ctx, db).await?;
+            (image, Some(db.version.clone()), None, None)
+        }
         other => {
             return Err(EngineError::failed(format!("{} services have no image to resolve", other.kind().path())));
         }
@@ -97,6 +101,8 @@ pub(crate) async fn resolve(ctx: &Ctx, deployment_id: Uuid, pin: Option<&Version
         commit,
         cache_key,
         spec: spec.to_json(),
+        variables: None,
+        variables_digest: None,
     }))
 }
 

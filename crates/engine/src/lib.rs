@@ -24,9 +24,11 @@
 //! port, and reaches the edge through the [`Traffic`] trait, both supplied by
 //! the composition root.
 
+mod database;
 mod error;
 mod image;
 mod logger;
+mod managed;
 mod monitor;
 mod probe;
 mod rollout;
@@ -42,12 +44,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use slipway_model::deployment::{Deployment, DeploymentLog, DeploymentStage};
+use slipway_model::variable::redact;
 use slipway_model::{Cluster, Environment, Service};
 pub use slipway_runtime::LogOptions;
 use slipway_runtime::{Runtime, RuntimeError};
 use slipway_store::Store;
 use tokio::sync::{Notify, broadcast};
 
+pub use database::DatabaseImages;
 pub use error::EngineError;
 
 /// Where the edge proxy stands, as the engine sees it.
@@ -95,6 +99,8 @@ pub struct EngineConfig {
     pub drain_timeout: Duration,
     /// How often the monitor checks liveness, crashes and load.
     pub monitor_interval: Duration,
+    /// The images CONTAINER databases run.
+    pub database_images: DatabaseImages,
 }
 
 impl EngineConfig {
@@ -113,6 +119,7 @@ impl EngineConfig {
             readiness_timeout: Duration::from_secs(180),
             drain_timeout: Duration::from_secs(30),
             monitor_interval: Duration::from_secs(5),
+            database_images: DatabaseImages::default(),
         }
     }
 }
@@ -228,6 +235,13 @@ impl Engine {
         urls
     }
 
+    /// Every secret the services of `environment` may see, in masking order.
+    pub async fn secret_values(&self, environment: &Environment) -> Result<Vec<String>, EngineError> {
+        let all = variables::load(&self.inner.store, &self.inner.secrets, &self.inner.config.base_domain, environment)
+            .await?;
+        Ok(slipway_model::variable::masking_order(all.secret_values()))
+    }
+
     /// The output of a service's running instances, each line with the name
     /// of the instance that printed it.
     pub async fn service_logs(&self, service: &Service, options: LogOptions) -> Result<ServiceLogs, EngineError> {
@@ -236,15 +250,25 @@ impl Engine {
         let cluster: Cluster = self.inner.store.get(service.organization_id, env.cluster_id).await?;
         let runtime = self.inner.runtimes.runtime(&cluster).await?;
         let instances = rollout::service_instances(runtime.as_ref(), service.id).await?;
+        let hidden = Arc::new(self.secret_values(&env).await?);
         let mut streams = Vec::new();
         for instance in instances {
             let name = instance.name.clone();
             let lines = runtime.logs(&instance.id, options.clone()).await?;
+            let hidden = hidden.clone();
             streams.push(
                 lines
                     .filter_map(move |l| {
                         let name = name.clone();
-                        async move { l.ok().map(|l| (name, l)) }
+                        let hidden = hidden.clone();
+                        async move {
+                            l.ok().map(|mut l| {
+                                if let std::borrow::Cow::Owned(masked) = redact(&l.line, &hidden) {
+                                    l.line = masked;
+                                }
+                                (name, l)
+                            })
+                        }
                     })
                     .boxed(),
             );

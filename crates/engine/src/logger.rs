@@ -21,6 +21,8 @@ pub(crate) struct Logger {
     deployment_id: Uuid,
     environment_id: Uuid,
     tx: mpsc::UnboundedSender<Message>,
+    /// Secret values masked in every line, longest first.
+    hidden: Arc<std::sync::RwLock<Vec<String>>>,
 }
 
 impl std::fmt::Debug for Logger {
@@ -54,7 +56,7 @@ impl Logger {
                 }
             }
         });
-        Logger { deployment_id: Uuid::nil(), environment_id, tx }
+        Logger { deployment_id: Uuid::nil(), environment_id, tx, hidden: Default::default() }
     }
 
     pub(crate) fn new(inner: Arc<Inner>, deployment_id: Uuid, environment_id: Uuid) -> Logger {
@@ -75,11 +77,26 @@ impl Logger {
                 }
             }
         });
-        Logger { deployment_id, environment_id, tx }
+        Logger { deployment_id, environment_id, tx, hidden: Default::default() }
+    }
+
+    /// Masks `secrets` in every line logged from now on.
+    pub(crate) fn hide(&self, secrets: Vec<String>) {
+        let mut hidden = self.hidden.write().unwrap_or_else(|e| e.into_inner());
+        let all = hidden.drain(..).chain(secrets).collect();
+        *hidden = slipway_model::variable::masking_order(all);
+    }
+
+    /// `text` with the hidden secrets masked.
+    pub(crate) fn mask(&self, text: &str) -> String {
+        let hidden = self.hidden.read().unwrap_or_else(|e| e.into_inner());
+        slipway_model::variable::redact(text, &hidden).into_owned()
     }
 
     /// Logs one line (or several, split on newlines).
     pub(crate) fn log(&self, scope: &Scope, level: LogLevel, message: &str) {
+        let hidden = self.hidden.read().unwrap_or_else(|e| e.into_inner());
+        let message = slipway_model::variable::redact(message, &hidden);
         for line in message.lines().filter(|l| !l.trim().is_empty()) {
             let entry = DeploymentLog {
                 seq: 0,

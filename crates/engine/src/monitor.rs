@@ -238,6 +238,8 @@ async fn watch_service(
         scope: Scope { service: Some(service.id), stage: None, step: Some("monitor") },
         canceled: Arc::default(),
     };
+    // Crash reports quote the service's output: mask its secrets there.
+    rollout::open_variables(&ctx, &release)?;
     let all = rollout::service_instances(runtime.as_ref(), service.id).await?;
     // A deployment may have started since this tick began: it claims its
     // deployment before it creates instances, so checking after the listing
@@ -316,7 +318,7 @@ async fn heal(
             message.push_str("; last lines:\n");
             message.push_str(&lines.join("\n"));
         }
-        state.message = Some(message);
+        state.message = Some(ctx.logger.mask(&message));
         if running.is_empty() {
             state.state = DeploymentState::Unavailable;
         }

@@ -12,10 +12,10 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 use futures_util::future::join_all;
-use slipway_model::deployment::Release;
+use slipway_model::deployment::{Release, ReleaseVariable};
 use slipway_model::service::common::{Healthcheck, Port, PortProtocol, Storage};
 use slipway_model::{Environment, Service, ServiceSpec, ServiceType, Uuid, naming};
-use slipway_runtime::{Instance, InstanceSpec, Labels, LogOptions, Runtime, VolumeMount, label};
+use slipway_runtime::{Instance, InstanceFile, InstanceSpec, Labels, LogOptions, Runtime, VolumeMount, label};
 
 use crate::logger::{Logger, Scope};
 use crate::probe::{self, Readiness};
@@ -95,6 +95,7 @@ impl Workload {
                 arguments: c.arguments.clone(),
                 entrypoint: c.entrypoint.clone(),
             }),
+            ServiceSpec::Database(db) => crate::database::workload(db),
             _ => None,
         }
     }
@@ -184,6 +185,40 @@ pub(crate) fn base_variables(ctx: &Ctx) -> BTreeMap<String, String> {
     vars
 }
 
+/// The variables `release` runs with, in clear; from now on, the secrets
+/// among them are masked in what `ctx` logs.
+pub(crate) fn open_variables(ctx: &Ctx, release: &Release) -> Result<Vec<ReleaseVariable>, EngineError> {
+    let Some(sealed) = &release.variables else { return Ok(Vec::new()) };
+    let opened = ctx
+        .inner
+        .secrets
+        .open(sealed)
+        .map_err(|e| EngineError::failed(format!("cannot open the variables of release {}: {e}", release.id)))?;
+    let variables: Vec<ReleaseVariable> = serde_json::from_str(&opened)
+        .map_err(|e| EngineError::failed(format!("the variables of release {} are unreadable: {e}", release.id)))?;
+    ctx.logger.hide(variables.iter().filter(|v| v.is_secret).map(|v| v.value.clone()).collect());
+    Ok(variables)
+}
+
+/// The environment variables and files instances of `release` run with:
+/// the variables it was deployed with, file variables as files.
+pub(crate) fn release_environment(
+    ctx: &Ctx,
+    release: &Release,
+) -> Result<(BTreeMap<String, String>, Vec<InstanceFile>), EngineError> {
+    let mut env = base_variables(ctx);
+    let mut files = Vec::new();
+    for v in open_variables(ctx, release)? {
+        match v.mount_path {
+            Some(path) => files.push(InstanceFile { path, content: v.value.into_bytes(), mode: 0o444, uid: 0 }),
+            None => {
+                env.insert(v.key, v.value);
+            }
+        }
+    }
+    Ok((env, files))
+}
+
 /// The last lines an instance printed, for failure reports.
 pub(crate) async fn last_lines(runtime: &dyn Runtime, id: &str, n: usize) -> Vec<String> {
     let options = LogOptions { follow: false, tail: Some(n), since: None };
@@ -223,7 +258,8 @@ pub(crate) async fn start_revision(
     }
     let token = rollout_token();
     let host = naming::host_internal(ctx.service.kind(), ctx.service.id, ctx.service.name());
-    let env = base_variables(ctx);
+    let (env, files) = release_environment(ctx, release)?;
+    let published = crate::database::published_ports(ctx).await?;
     let mut started = Vec::new();
     for replica in first_replica..first_replica + replicas {
         let spec = InstanceSpec {
@@ -237,7 +273,8 @@ pub(crate) async fn start_revision(
             cpu_millis: Some(workload.cpu),
             memory_mib: Some(workload.memory),
             volumes: volumes.clone(),
-            published_ports: Vec::new(),
+            published_ports: published.clone(),
+            files: files.clone(),
             labels: labels(ctx, release.id, replica),
             stop_timeout_secs: 10,
         };

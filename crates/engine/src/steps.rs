@@ -1,11 +1,15 @@
 //! What one deployment does to one service, by action and kind.
 
-use slipway_model::deployment::{Deployment, DeploymentAction, DeploymentStatus, Release, ServiceState};
-use slipway_model::{DeploymentState, ServiceType, Uuid, naming};
+use slipway_model::builtin;
+use slipway_model::deployment::{
+    Deployment, DeploymentAction, DeploymentStatus, Release, ReleaseVariable, ServiceState,
+};
+use slipway_model::service::database::DatabaseCredentials;
+use slipway_model::{DeploymentState, ServiceSpec, ServiceType, Uuid, naming};
 
-use crate::EngineError;
 use crate::image::{self, Resolved};
 use crate::rollout::{self, Ctx, Workload};
+use crate::{EngineError, database, variables};
 
 /// What a step left behind, for the deployment's record and its rollback.
 #[derive(Debug, Clone, Copy, Default)]
@@ -92,10 +96,8 @@ async fn deploy(ctx: &Ctx, deployment: &Deployment, state: &mut ServiceState) ->
         ServiceType::Terraform => {
             return Err(EngineError::failed("Terraform services cannot be deployed yet by this Slipway version"));
         }
-        ServiceType::Database => {
-            return Err(EngineError::failed(
-                "container databases cannot be deployed yet by this Slipway version; use a container service",
-            ));
+        ServiceType::Database if Workload::of(&ctx.service.spec).is_none() => {
+            return crate::managed::deploy(ctx, state).await;
         }
         _ => {}
     }
@@ -103,7 +105,8 @@ async fn deploy(ctx: &Ctx, deployment: &Deployment, state: &mut ServiceState) ->
     ctx.check_canceled()?;
     let release = match resolved {
         Resolved::Earlier(release) => release,
-        Resolved::New(release) => {
+        Resolved::New(mut release) => {
+            attach_variables(ctx, &mut release).await?;
             if let Some(current) = unchanged(ctx, state, &release).await? {
                 ctx.info(&format!("nothing changed: release {} keeps running", current));
                 return Ok(Some(current));
@@ -129,6 +132,51 @@ async fn deploy(ctx: &Ctx, deployment: &Deployment, state: &mut ServiceState) ->
     Ok(Some(release.id))
 }
 
+/// Records in `release` the variables its instances run with (sealed), and
+/// their digest. A database's are its image's settings; another service's
+/// are its effective variables, its own commit id being the release's.
+async fn attach_variables(ctx: &Ctx, release: &mut Release) -> Result<(), EngineError> {
+    let variables = match &ctx.service.spec {
+        ServiceSpec::Database(db) => {
+            let mut creds = database::credentials(ctx, db).await?;
+            database::public_port(ctx, db, &mut creds).await?;
+            let password = ctx
+                .inner
+                .secrets
+                .open(&creds.password)
+                .map_err(|e| EngineError::failed(format!("credentials: {e}")))?;
+            database::settings(db.kind, &creds, &password)
+        }
+        _ => {
+            let all =
+                variables::load(&ctx.inner.store, &ctx.inner.secrets, &ctx.inner.config.base_domain, &ctx.environment)
+                    .await?;
+            ctx.logger.hide(all.secret_values());
+            let mut effective = all.effective(&ctx.service).map_err(|e| EngineError::failed(e.to_string()))?;
+            if let Some(commit) = &release.commit {
+                let own = format!("{}_GIT_COMMIT_ID", builtin::prefix(ctx.service.kind(), ctx.service.id));
+                if let Some(e) = effective.get_mut(&own) {
+                    e.value = commit.id.clone();
+                }
+            }
+            effective
+                .into_values()
+                .map(|e| ReleaseVariable {
+                    key: e.key,
+                    value: e.value,
+                    is_secret: e.is_secret,
+                    mount_path: e.mount_path,
+                })
+                .collect()
+        }
+    };
+    ctx.logger.hide(variables.iter().filter(|v| v.is_secret).map(|v| v.value.clone()).collect());
+    release.variables_digest = Some(variables::digest_of(&variables));
+    let json = serde_json::to_string(&variables).map_err(|e| EngineError::failed(e.to_string()))?;
+    release.variables = Some(ctx.inner.secrets.seal(&json));
+    Ok(())
+}
+
 /// The current release, when `candidate` would run exactly the same thing
 /// and the service is healthy: a no-op redeploy.
 async fn unchanged(ctx: &Ctx, state: &ServiceState, candidate: &Release) -> Result<Option<Uuid>, EngineError> {
@@ -139,7 +187,10 @@ async fn unchanged(ctx: &Ctx, state: &ServiceState, candidate: &Release) -> Resu
     let Ok(current) = ctx.inner.store.get::<Release>(ctx.service.organization_id, current_id).await else {
         return Ok(None);
     };
-    if current.image_id != candidate.image_id || current.spec != candidate.spec {
+    if current.image_id != candidate.image_id
+        || current.spec != candidate.spec
+        || current.variables_digest != candidate.variables_digest
+    {
         return Ok(None);
     }
     let Some(workload) = Workload::of(&ctx.service.spec) else { return Ok(Some(current_id)) };
@@ -180,6 +231,12 @@ async fn delete(ctx: &Ctx, deployment: &Deployment, state: &mut ServiceState) ->
         }
     }
     state.current_release = None;
+    if ctx.service.kind() == ServiceType::Database {
+        // The data went with the volume: the next deploy starts afresh.
+        if let Some(creds) = variables::credentials_of(&ctx.inner.store, &ctx.service).await? {
+            ctx.inner.store.delete::<DatabaseCredentials>(ctx.service.organization_id, creds.id).await?;
+        }
+    }
     ctx.info("removed its instances and volumes");
     if deployment.remove_config {
         // The service goes: so do the images built for it (an uninstall

@@ -123,14 +123,33 @@ impl EnvironmentVariables {
     }
 }
 
+/// The digest of the variables a release runs with (see [`digest`]).
+pub fn digest_of(variables: &[slipway_model::deployment::ReleaseVariable]) -> String {
+    let effective = variables
+        .iter()
+        .map(|v| {
+            let e = Effective {
+                key: v.key.clone(),
+                value: v.value.clone(),
+                is_secret: v.is_secret,
+                source: VariableScope::Project,
+                variable_id: Uuid::nil(),
+                mount_path: v.mount_path.clone(),
+            };
+            (v.key.clone(), e)
+        })
+        .collect();
+    digest(&effective)
+}
+
 /// A stable digest of a service's effective variables: it changes exactly
 /// when what the service would run with changes.
 pub fn digest(effective: &BTreeMap<String, Effective>) -> String {
     let mut hash = Sha256::new();
     // Another service's deploy moves its commit id; that alone does not
     // make this service out of date.
-    let moving = |key: &str, e: &Effective| e.source == VariableScope::BuiltIn && key.ends_with("_GIT_COMMIT_ID");
-    for (key, e) in effective.iter().filter(|(k, e)| !moving(k, e)) {
+    let moving = |key: &str| key.starts_with(variable::RESERVED_PREFIX) && key.ends_with("_GIT_COMMIT_ID");
+    for (key, e) in effective.iter().filter(|(k, _)| !moving(k)) {
         hash.update(key.as_bytes());
         hash.update([0]);
         hash.update(e.value.as_bytes());

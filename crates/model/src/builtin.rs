@@ -93,8 +93,7 @@ pub fn environment_builtins(env: &EnvironmentFacts<'_>, services: &[ServiceFacts
                 out.push(var(format!("{p}_DATABASE_URL_INTERNAL"), url(&db.internal_host, db.internal_port), true, id));
             }
             (_, ServiceType::Application | ServiceType::Container) => {
-                let p = if s.kind == ServiceType::Application { "APPLICATION" } else { "CONTAINER" };
-                let p = format!("QOVERY_{p}_{z}");
+                let p = prefix(s.kind, s.id);
                 out.push(var(format!("{p}_HOST_INTERNAL"), naming::host_internal(s.kind, s.id, &s.name), false, id));
                 if let Some(host) = &s.public_host {
                     out.push(var(format!("{p}_HOST_EXTERNAL"), host.clone(), false, id));
@@ -111,6 +110,13 @@ pub fn environment_builtins(env: &EnvironmentFacts<'_>, services: &[ServiceFacts
         }
     }
     out
+}
+
+/// The prefix of the built-ins describing an application or a container:
+/// `QOVERY_APPLICATION_Z<ID8>`, `QOVERY_CONTAINER_Z<ID8>`.
+pub fn prefix(kind: ServiceType, id: Uuid) -> String {
+    let kind = if kind == ServiceType::Application { "APPLICATION" } else { "CONTAINER" };
+    format!("QOVERY_{kind}_{}", short_id(id))
 }
 
 /// The built-ins only the service itself sees: its own id.

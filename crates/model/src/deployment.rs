@@ -365,6 +365,26 @@ pub struct Release {
     pub cache_key: Option<String>,
     /// The service's configuration as deployed.
     pub spec: serde_json::Value,
+    /// The service's effective variables as deployed, sealed by the
+    /// server's secret box (JSON of [`ReleaseVariable`]s).
+    #[serde(default)]
+    pub variables: Option<String>,
+    /// A digest of those variables: when the current one differs, the
+    /// service is out of date.
+    #[serde(default)]
+    pub variables_digest: Option<String>,
+}
+
+/// One variable a release runs with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseVariable {
+    pub key: String,
+    pub value: String,
+    #[serde(default)]
+    pub is_secret: bool,
+    /// Set for file variables.
+    #[serde(default)]
+    pub mount_path: Option<String>,
 }
 
 impl Release {

@@ -317,6 +317,34 @@ pub fn interpolated(text: &str, values: &BTreeMap<String, String>) -> String {
     out
 }
 
+/// What a secret's value becomes in logs.
+pub const MASK: &str = "***";
+
+/// Secret values shorter than this are not masked in logs: masking every
+/// `1` or `on` would garble lines and protect nothing.
+pub const MIN_MASKED_LEN: usize = 4;
+
+/// `line` with every occurrence of each of `secrets` replaced by [`MASK`].
+/// `secrets` should be sorted longest first, so that a secret containing
+/// another is masked whole.
+pub fn redact<'a>(line: &'a str, secrets: &[String]) -> std::borrow::Cow<'a, str> {
+    let mut out = std::borrow::Cow::Borrowed(line);
+    for secret in secrets.iter().filter(|s| s.len() >= MIN_MASKED_LEN) {
+        if out.contains(secret.as_str()) {
+            out = std::borrow::Cow::Owned(out.replace(secret.as_str(), MASK));
+        }
+    }
+    out
+}
+
+/// Orders secrets for [`redact`]: longest first, no duplicates.
+pub fn masking_order(mut secrets: Vec<String>) -> Vec<String> {
+    secrets.retain(|s| s.len() >= MIN_MASKED_LEN);
+    secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    secrets.dedup();
+    secrets
+}
+
 /// The stable id of a built-in variable of an environment, so that aliases
 /// can name it and listings show the same id every time.
 pub fn builtin_id(environment_id: Uuid, key: &str) -> Uuid {
@@ -354,6 +382,14 @@ pub fn parse_dotenv(text: &str) -> Result<Vec<(String, String)>, ValidationError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redaction_masks_every_secret_longest_first() {
+        let secrets = masking_order(vec!["abcd".into(), "xxabcdxx".into(), "ok".into(), "abcd".into()]);
+        assert_eq!(secrets, vec!["xxabcdxx".to_owned(), "abcd".to_owned()]);
+        assert_eq!(redact("pw=xxabcdxx and abcd, ok", &secrets), "pw=*** and ***, ok");
+        assert!(matches!(redact("nothing here", &secrets), std::borrow::Cow::Borrowed(_)));
+    }
 
     fn input(scope: VariableScope, key: &str, value: &str) -> Input {
         Input {

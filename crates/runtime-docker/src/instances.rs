@@ -244,7 +244,11 @@ impl DockerRuntime {
         };
         // A 404 here names what is missing: the image, or the network.
         let created = created.map_err(|e| self.error(e))?;
-        if let Err(e) = self.docker.start_container(&created.id, None).await {
+        let started = match self.put_files(&created.id, &spec.files).await {
+            Ok(()) => self.docker.start_container(&created.id, None).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = started {
             let error = match self.error(e) {
                 RuntimeError::Engine(message) if message.contains("rlimit") => RuntimeError::Engine(format!(
                     "{message} (the engine's default ulimits exceed what this host allows: run \
@@ -261,6 +265,26 @@ impl DockerRuntime {
         self.inspect_impl(&created.id)
             .await?
             .ok_or_else(|| RuntimeError::Engine(format!("instance {} vanished right after it started", spec.name)))
+    }
+
+    /// Writes `files` into a created instance, as one archive at `/`.
+    async fn put_files(&self, id: &str, files: &[slipway_runtime::InstanceFile]) -> std::result::Result<(), Error> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        let mut archive = tar::Builder::new(Vec::new());
+        for file in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(file.content.len() as u64);
+            header.set_mode(file.mode);
+            header.set_uid(file.uid);
+            header.set_gid(file.uid);
+            header.set_mtime(0);
+            archive.append_data(&mut header, file.path.trim_start_matches('/'), file.content.as_slice())?;
+        }
+        let bytes = archive.into_inner()?;
+        let options = bollard::query_parameters::UploadToContainerOptions { path: "/".into(), ..Default::default() };
+        self.docker.upload_to_container(id, Some(options), bollard::body_full(bytes.into())).await
     }
 
     pub(crate) async fn inspect_impl(&self, id: &str) -> Result<Option<Instance>> {

@@ -162,6 +162,26 @@ pub struct PublishedPort {
     pub host_port: u16,
 }
 
+/// A file put into an instance before it starts.
+#[derive(Clone, PartialEq, Eq)]
+pub struct InstanceFile {
+    /// Absolute path inside the instance.
+    pub path: String,
+    /// Its content.
+    pub content: Vec<u8>,
+    /// Its permission bits.
+    pub mode: u32,
+    /// Its owner (uid), when not root.
+    pub uid: u64,
+}
+
+impl fmt::Debug for InstanceFile {
+    /// Without the content: it may hold secrets.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InstanceFile").field("path", &self.path).field("len", &self.content.len()).finish()
+    }
+}
+
 /// One instance to create and start.
 #[derive(Debug, Clone, Default)]
 pub struct InstanceSpec {
@@ -187,6 +207,9 @@ pub struct InstanceSpec {
     pub volumes: Vec<VolumeMount>,
     /// Ports to publish on the host.
     pub published_ports: Vec<PublishedPort>,
+    /// Files written into the instance before it starts (file variables,
+    /// generated configuration): never on the host's disk, never in the image.
+    pub files: Vec<InstanceFile>,
     /// Labels.
     pub labels: Labels,
     /// Seconds between the stop signal and a kill.

@@ -193,6 +193,13 @@ impl SecretBox {
         String::from_utf8(plain).map_err(|_| SecretError::Tampered)
     }
 
+    /// Opens a value that may predate sealing: a sealed value is opened, any
+    /// other is returned as it is (stored in clear by an older Slipway, and
+    /// sealed the next time it is written).
+    pub fn open_or_plain(&self, value: &str) -> Result<String, SecretError> {
+        if is_sealed(value) { self.open(value) } else { Ok(value.to_owned()) }
+    }
+
     /// Whether `value` is sealed under the current key already.
     pub fn is_current(&self, value: &str) -> bool {
         let Some(body) = value.strip_prefix(PREFIX) else { return false };
@@ -200,6 +207,94 @@ impl SecretBox {
             .decode(body)
             .is_ok_and(|bytes| bytes.len() >= ID_LEN && bytes[..ID_LEN] == self.keys[0].id)
     }
+}
+
+/// A key rotation in progress: the next key is on disk beside the current
+/// one (`<key file>.next`), so that a server started at any point of the
+/// rotation opens values sealed under either. [`Rotation::reseal`] moves
+/// each stored value to the next key; [`Rotation::finish`] then makes the
+/// next key the only one.
+pub struct Rotation {
+    key_file: PathBuf,
+    /// Holds the next key and the current one: opens everything.
+    opener: SecretBox,
+    /// Holds the next key only.
+    sealer: SecretBox,
+    replaced: String,
+}
+
+impl std::fmt::Debug for Rotation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rotation")
+            .field("key_file", &self.key_file)
+            .field("from", &self.replaced)
+            .field("to", &self.sealer.current_key_id())
+            .finish()
+    }
+}
+
+impl Rotation {
+    /// Starts rotating the key kept in `key_file`: writes a fresh next key,
+    /// or reuses the one an interrupted rotation left (values may already
+    /// be sealed under it).
+    pub fn begin(key_file: &Path) -> Result<Rotation, SecretError> {
+        let current = read_key_file(key_file)?.ok_or_else(|| SecretError::Io {
+            path: key_file.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no key file: nothing to rotate"),
+        })?;
+        let next_path = next_key_path(key_file);
+        let next = match read_key_file(&next_path)? {
+            Some(next) => next,
+            None => {
+                let next = generate_key();
+                write_key_file(&next_path, &next)?;
+                sync_dir(key_file)?;
+                next
+            }
+        };
+        Ok(Rotation {
+            key_file: key_file.to_owned(),
+            opener: SecretBox::new(&next, &[current]),
+            sealer: SecretBox::new(&next, &[]),
+            replaced: SecretBox::new(&current, &[]).current_key_id(),
+        })
+    }
+
+    /// The id of the key being replaced (hex).
+    pub fn old_key_id(&self) -> String {
+        self.replaced.clone()
+    }
+
+    /// The id of the key being installed (hex).
+    pub fn new_key_id(&self) -> String {
+        self.sealer.current_key_id()
+    }
+
+    /// `sealed` re-sealed under the next key (unchanged if it already is).
+    pub fn reseal(&self, sealed: &str) -> Result<String, SecretError> {
+        if self.sealer.is_current(sealed) {
+            return Ok(sealed.to_owned());
+        }
+        Ok(self.sealer.seal(&self.opener.open(sealed)?))
+    }
+
+    /// Makes the next key the only one: renames it over the key file. Call
+    /// it once every stored value is re-sealed; returns the new box.
+    pub fn finish(self) -> Result<SecretBox, SecretError> {
+        let next_path = next_key_path(&self.key_file);
+        std::fs::rename(&next_path, &self.key_file)
+            .map_err(|source| SecretError::Io { path: next_path.clone(), source })?;
+        sync_dir(&self.key_file)?;
+        Ok(self.sealer)
+    }
+}
+
+/// Makes a rename or a creation in the directory of `file` durable.
+fn sync_dir(file: &Path) -> Result<(), SecretError> {
+    let dir = file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| SecretError::Io { path: dir.to_owned(), source })
 }
 
 /// Whether a value looks sealed.
@@ -233,6 +328,8 @@ mod tests {
         let other = SecretBox::new(&generate_key(), &[]);
         assert!(matches!(other.open(&sealed), Err(SecretError::UnknownKey(_))));
         assert!(matches!(b.open("plain"), Err(SecretError::NotSealed)));
+        assert_eq!(b.open_or_plain("legacy clear text").unwrap(), "legacy clear text");
+        assert_eq!(b.open_or_plain(&sealed).unwrap(), "x");
     }
 
     #[test]
@@ -243,6 +340,40 @@ mod tests {
         assert_eq!(rotated.open(&before).unwrap(), "v");
         assert!(!rotated.is_current(&before));
         assert!(rotated.is_current(&rotated.seal("v")));
+    }
+
+    #[test]
+    fn a_rotation_reseals_under_a_new_key_and_survives_interruption() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret.key");
+        let before = SecretBox::load_or_create(&path, None).unwrap();
+        let old_text = std::fs::read_to_string(&path).unwrap();
+        let sealed = before.seal("kept");
+
+        let rotation = Rotation::begin(&path).unwrap();
+        assert_eq!(rotation.old_key_id(), before.current_key_id());
+        // Interrupted here: a server opens old values and seals under the next key.
+        let mid = SecretBox::load_or_create(&path, None).unwrap();
+        assert_eq!(mid.open(&sealed).unwrap(), "kept");
+        assert_eq!(mid.current_key_id(), rotation.new_key_id());
+        // Resumed: the same next key, so values sealed meanwhile stay openable.
+        let from_mid = mid.seal("meanwhile");
+        drop(rotation);
+        let rotation = Rotation::begin(&path).unwrap();
+        assert_eq!(rotation.new_key_id(), mid.current_key_id());
+        let resealed = rotation.reseal(&sealed).unwrap();
+        assert_eq!(rotation.reseal(&from_mid).unwrap(), from_mid, "already under the next key");
+        let after = rotation.finish().unwrap();
+
+        assert!(!next_key_path(&path).exists());
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_ne!(text, old_text, "the old key is gone from the key file");
+        let reloaded = SecretBox::load_or_create(&path, None).unwrap();
+        assert_eq!(reloaded.current_key_id(), after.current_key_id());
+        assert_eq!(reloaded.open(&resealed).unwrap(), "kept");
+        assert_eq!(reloaded.open(&from_mid).unwrap(), "meanwhile");
+        assert!(matches!(reloaded.open(&sealed), Err(SecretError::UnknownKey(_))));
+        assert!(Rotation::begin(&dir.path().join("missing.key")).is_err());
     }
 
     #[test]

@@ -210,6 +210,8 @@ async fn history_logs_releases_stages_and_states_round_trip() {
             commit: None,
             cache_key: None,
             spec: serde_json::json!({"name": "web"}),
+            variables: None,
+            variables_digest: None,
         };
         f.store.insert(&release).await.unwrap();
         let releases: Vec<Release> = f.store.list(f.org, Filter::parent(service)).await.unwrap();

@@ -57,6 +57,8 @@ async fn deployed(app: &App, service: &str, state: DeploymentState, spec: Option
         }),
         cache_key: None,
         spec: spec.unwrap_or_else(|| service.spec.to_json()),
+        variables: None,
+        variables_digest: None,
     };
     app.store.insert(&release).await.unwrap();
     let mut st = ServiceState::new(service.id, org, service.environment_id);

@@ -62,6 +62,8 @@ fn release(service: &Service, deployment: Uuid, commit: bool) -> Release {
         }),
         cache_key: None,
         spec: service.spec.to_json(),
+        variables: None,
+        variables_digest: None,
     }
 }
 

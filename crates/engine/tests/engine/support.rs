@@ -120,6 +120,7 @@ impl Harness {
         config.monitor_interval = Duration::from_secs(1);
         config.readiness_timeout = Duration::from_secs(60);
         config.drain_timeout = Duration::from_secs(10);
+        config.database_images = slipway_engine::DatabaseImages::local();
         let engine = Engine::new(
             store.clone(),
             Arc::new(HostRuntime(runtime.clone())),

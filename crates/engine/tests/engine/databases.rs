@@ -1,0 +1,218 @@
+//! CONTAINER databases on the real engine, from the images
+//! `slipway images build` makes: applications reach them through the
+//! built-in variables only, their data outlives redeploys and stop/start,
+//! and secrets never show in logs.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use slipway_model::deployment::{DeploymentAction, DeploymentStatus};
+use slipway_model::variable::{StoredValue, Variable, VariableKind, VariableScope};
+use slipway_model::{ContainerRegistry, Service, ServiceType, new_id, now, short_id};
+use slipway_store::Filter;
+
+use crate::support::{Harness, eventually};
+
+fn database(name: &str, kind: &str, version: &str) -> Value {
+    json!({"name": name, "type": kind, "version": version, "mode": "CONTAINER", "cpu": 250, "memory": 256, "storage": 1})
+}
+
+/// A long-running container from `image`, with that image's clients: the
+/// stand-in for an application that uses the database.
+async fn client_app(h: &Harness, name: &str, image: &str) -> Service {
+    let registries: Vec<ContainerRegistry> = h.store.list(h.org, Filter::default()).await.unwrap();
+    let local = registries.iter().find(|r| r.spec.url.is_none()).unwrap();
+    let (image_name, tag) = image.rsplit_once(':').unwrap();
+    h.add_service(
+        ServiceType::Container,
+        json!({
+            "name": name, "registry_id": local.id, "image_name": image_name, "tag": tag,
+            "entrypoint": "/bin/sleep", "arguments": ["infinity"], "ports": [], "healthchecks": {},
+            "cpu": 100, "memory": 64,
+        }),
+    )
+    .await
+}
+
+/// Runs a shell script in the service's current instance; its output.
+async fn sh(h: &Harness, service: &Service, script: &str) -> String {
+    let instances = h.current_instances().await;
+    let instance = instances
+        .iter()
+        .find(|i| i.labels.get(slipway_runtime::label::SERVICE) == Some(&service.id.to_string()))
+        .expect("a running instance");
+    let out = h
+        .runtime
+        .exec(&instance.id, &["sh".to_owned(), "-c".to_owned(), script.to_owned()], Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(out.exit_code, 0, "`{script}` failed: {}", out.output);
+    out.output
+}
+
+/// Runs `script` until it succeeds (a database that just started may still refuse).
+async fn sh_eventually(h: &Harness, service: &Service, script: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..60 {
+        let instances = h.current_instances().await;
+        if let Some(i) =
+            instances.iter().find(|i| i.labels.get(slipway_runtime::label::SERVICE) == Some(&service.id.to_string()))
+        {
+            let cmd = ["sh".to_owned(), "-c".to_owned(), script.to_owned()];
+            let out = h.runtime.exec(&i.id, &cmd, Duration::from_secs(60)).await.unwrap();
+            if out.exit_code == 0 {
+                return out.output;
+            }
+            last = out.output;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    panic!("`{script}` never succeeded: {last}");
+}
+
+fn z(service: &Service) -> String {
+    short_id(service.id)
+}
+
+#[tokio::test]
+async fn applications_reach_postgresql_mysql_and_redis_through_built_ins_and_the_data_survives() {
+    let h = Harness::new().await;
+    let pg = h.add_service(ServiceType::Database, database("pg", "POSTGRESQL", "15")).await;
+    let my = h.add_service(ServiceType::Database, database("my", "MYSQL", "10.11")).await;
+    let redis = h.add_service(ServiceType::Database, database("cache", "REDIS", "7")).await;
+    let pg_app = client_app(&h, "pg-app", "localhost/slipway/postgresql:15").await;
+    let my_app = client_app(&h, "my-app", "localhost/slipway/mysql:10.11").await;
+    let redis_app = client_app(&h, "redis-app", "localhost/slipway/redis:7").await;
+    let d = h.deploy(vec![]).await;
+    assert_eq!(d.status, DeploymentStatus::Succeeded, "{:#?}", h.log_of(&d).await);
+
+    let psql = format!(r#"psql "$QOVERY_POSTGRESQL_Z{}_DATABASE_URL_INTERNAL" -v ON_ERROR_STOP=1 -Atc"#, z(&pg));
+    let mysql = format!(
+        r#"MYSQL_PWD="$QOVERY_MYSQL_Z{z}_PASSWORD" mariadb -h "$QOVERY_MYSQL_Z{z}_HOST_INTERNAL" -P "$QOVERY_MYSQL_Z{z}_PORT" -u "$QOVERY_MYSQL_Z{z}_LOGIN" -N -B "$QOVERY_MYSQL_Z{z}_DEFAULT_DATABASE_NAME" -e"#,
+        z = z(&my)
+    );
+    let redis_cli = format!(r#"redis-cli --no-auth-warning -u "$QOVERY_REDIS_Z{}_DATABASE_URL_INTERNAL""#, z(&redis));
+
+    sh_eventually(&h, &pg_app, &format!("{psql} 'CREATE TABLE t (v text); INSERT INTO t VALUES ($$kept$$)'")).await;
+    sh_eventually(&h, &my_app, &format!("{mysql} 'CREATE TABLE t (v text); INSERT INTO t VALUES (\"kept\")'")).await;
+    sh_eventually(&h, &redis_app, &format!("{redis_cli} SET k kept")).await;
+    let read_all = || async {
+        assert_eq!(sh_eventually(&h, &pg_app, &format!("{psql} 'SELECT v FROM t'")).await.trim(), "kept");
+        assert_eq!(sh_eventually(&h, &my_app, &format!("{mysql} 'SELECT v FROM t'")).await.trim(), "kept");
+        assert_eq!(sh_eventually(&h, &redis_app, &format!("{redis_cli} GET k")).await.trim(), "kept");
+    };
+    read_all().await;
+
+    // A wrong password is refused: the built-ins carry the real one.
+    let wrong = format!(
+        r#"psql "postgresql://slipway:wrong@$QOVERY_POSTGRESQL_Z{}_HOST_INTERNAL:5432/postgres" -c 'SELECT 1' 2>&1 || echo refused"#,
+        z(&pg)
+    );
+    assert!(sh(&h, &pg_app, &wrong).await.contains("refused"));
+
+    // A redeploy of the databases with a new configuration replaces their
+    // instances on the same volumes.
+    let before: Vec<String> = h.current_instances().await.iter().map(|i| i.id.clone()).collect();
+    let mut edited = Vec::new();
+    for db in [&pg, &my, &redis] {
+        edited.push(h.edit_service(db, json!({"memory": 320})).await);
+    }
+    let d = h.deploy(edited.iter().map(|s| (s.id, None)).collect()).await;
+    assert_eq!(d.status, DeploymentStatus::Succeeded, "{:#?}", h.log_of(&d).await);
+    let after = h.current_instances().await;
+    for db in &edited {
+        let instance = after.iter().find(|i| i.labels.get(slipway_runtime::label::SERVICE) == Some(&db.id.to_string()));
+        assert!(!before.contains(&instance.unwrap().id), "{} runs a new instance", db.name());
+    }
+    read_all().await;
+
+    // Stop and start the whole environment.
+    let stop = h.submit(DeploymentAction::Stop, vec![]).await;
+    assert_eq!(h.finish(&stop).await.status, DeploymentStatus::Succeeded);
+    eventually("nothing runs", Duration::from_secs(30), || async { h.instances().await.is_empty() }).await;
+    let d = h.deploy(vec![]).await;
+    assert_eq!(d.status, DeploymentStatus::Succeeded, "{:#?}", h.log_of(&d).await);
+    read_all().await;
+
+    // Deleting a database removes its volume and its credentials.
+    let delete = h.submit(DeploymentAction::Delete, vec![(redis.id, None)]).await;
+    assert_eq!(h.finish(&delete).await.status, DeploymentStatus::Succeeded);
+    let creds: Vec<slipway_model::service::database::DatabaseCredentials> =
+        h.store.list(h.org, Filter::parent(redis.id)).await.unwrap();
+    assert!(creds.is_empty(), "credentials go with the data");
+}
+
+#[tokio::test]
+async fn a_secret_shows_as_stars_in_deployment_and_service_logs() {
+    let h = Harness::new().await;
+    let plaintext = format!("s3cret-{}", new_id().simple());
+    let secret = Variable {
+        id: new_id(),
+        organization_id: h.org,
+        scope: VariableScope::Environment,
+        parent_id: h.env.id,
+        key: "API_KEY".into(),
+        value: StoredValue::Sealed(h.engine.secrets().seal(&plaintext)),
+        is_secret: true,
+        kind: VariableKind::Value,
+        mount_path: None,
+        description: None,
+        enable_interpolation_in_file: false,
+        created_at: now(),
+        updated_at: None,
+    };
+    h.store.insert(&secret).await.unwrap();
+    let file = Variable {
+        id: new_id(),
+        key: "CONFIG".into(),
+        value: StoredValue::Plain("key={{API_KEY}}".into()),
+        is_secret: false,
+        mount_path: Some("/etc/app/config".into()),
+        enable_interpolation_in_file: true,
+        ..secret.clone()
+    };
+    h.store.insert(&file).await.unwrap();
+    let app = client_app(&h, "talker", "localhost/slipway/redis:7").await;
+    let app = h
+        .edit_service(
+            &app,
+            json!({"entrypoint": "/bin/sh", "arguments": ["-c", "echo \"starting with $API_KEY\"; while true; do echo \"key is $API_KEY\"; cat /etc/app/config; echo; sleep 1; done"]}),
+        )
+        .await;
+    let d = h.deploy(vec![]).await;
+    assert_eq!(d.status, DeploymentStatus::Succeeded, "{:#?}", h.log_of(&d).await);
+
+    // The instance does get the value, as a variable and in the file.
+    assert_eq!(sh(&h, &app, "printf %s \"$API_KEY\"").await, plaintext);
+    assert_eq!(sh(&h, &app, "cat /etc/app/config").await, format!("key={plaintext}"));
+
+    let service_lines = || async {
+        let options = slipway_engine::LogOptions { follow: false, tail: Some(50), since: None };
+        let mut lines = h.engine.service_logs(&app, options).await.unwrap();
+        let mut seen = Vec::new();
+        while let Ok(Some((_, line))) = tokio::time::timeout(Duration::from_secs(5), lines.next()).await {
+            seen.push(line.line);
+        }
+        seen
+    };
+    eventually("the service printed its key twice", Duration::from_secs(30), || async {
+        service_lines().await.iter().filter(|l| l.starts_with("key is")).count() >= 2
+    })
+    .await;
+    let seen = service_lines().await;
+    assert!(seen.iter().any(|l| l.contains("key is ***")), "masked in service logs: {seen:?}");
+    assert!(seen.iter().any(|l| l.contains("key=***")), "masked in the file's content too: {seen:?}");
+    assert!(!seen.iter().any(|l| l.contains(&plaintext)), "{seen:?}");
+
+    // A deployment whose instance prints its secret while failing readiness
+    // logs those lines masked.
+    let failing = h
+        .edit_service(&app, json!({"entrypoint": "/bin/sh", "arguments": ["-c", "echo \"boom $API_KEY\"; exit 3"]}))
+        .await;
+    let d = h.deploy(vec![(failing.id, None)]).await;
+    assert_eq!(d.status, DeploymentStatus::Failed);
+    let log = h.log_of(&d).await;
+    assert!(log.iter().any(|l| l.message.contains("boom ***")), "{log:#?}");
+    assert!(!log.iter().any(|l| l.message.contains(&plaintext)));
+}
