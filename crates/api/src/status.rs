@@ -37,6 +37,41 @@ use slipway_store::{Filter, StoreError};
 use crate::error::ApiResult;
 use crate::state::AppState;
 
+/// The digest of the effective variables of each service whose current
+/// release recorded the digest it was deployed with (databases run on their
+/// own settings, not on variables).
+async fn variable_digests(
+    state: &AppState,
+    env: &Environment,
+    services: &[Service],
+    states: &HashMap<Uuid, ServiceState>,
+    releases: &HashMap<Uuid, Release>,
+) -> ApiResult<HashMap<Uuid, String>> {
+    let compared: Vec<&Service> = services
+        .iter()
+        .filter(|s| s.kind() != ServiceType::Database)
+        .filter(|s| {
+            let current = states.get(&s.id).and_then(|st| st.current_release);
+            current.and_then(|id| releases.get(&id)).is_some_and(|r| r.variables_digest.is_some())
+        })
+        .collect();
+    if compared.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let base_domain = state.engine.as_ref().map_or("localhost", |e| e.base_domain());
+    let all = slipway_engine::variables::load(&state.store, &state.config.secrets, base_domain, env).await?;
+    let mut out = HashMap::new();
+    for service in compared {
+        // Variables that no longer resolve cannot be what runs: out of date.
+        let digest = match all.effective(service) {
+            Ok(effective) => slipway_engine::variables::digest(&effective),
+            Err(_) => String::new(),
+        };
+        out.insert(service.id, digest);
+    }
+    Ok(out)
+}
+
 /// Whether a deployment acts on a service: by its steps once planned
 /// (skipped services are left alone), else by its targets.
 pub(crate) fn acts_on(d: &Deployment, service_id: Uuid) -> bool {
@@ -73,6 +108,9 @@ pub(crate) struct EnvView {
     pub services: Vec<Service>,
     states: HashMap<Uuid, ServiceState>,
     releases: HashMap<Uuid, Release>,
+    /// The digest of each service's effective variables now, for services
+    /// whose current release recorded one.
+    digests: HashMap<Uuid, String>,
     /// Its queued and running deployments, oldest first.
     pub pending: Vec<Deployment>,
     /// Its newest deployment.
@@ -106,13 +144,14 @@ impl EnvView {
                 Err(e) => return Err(e.into()),
             }
         }
+        let digests = variable_digests(state, &env, &services, &states, &releases).await?;
         let pending = state.store.pending_deployments(Some(env.id)).await?;
         let latest = state.store.list_deployments(org, env.id, 1, 0).await?.into_iter().next();
         let canceling = match pending.iter().find(|d| d.status == DeploymentStatus::Running) {
             Some(d) => state.store.cancel_requested(d.id).await?,
             None => false,
         };
-        Ok(EnvView { env, services, states, releases, pending, latest, canceling, requested: None })
+        Ok(EnvView { env, services, states, releases, digests, pending, latest, canceling, requested: None })
     }
 
     /// The service of this environment with this id.
@@ -154,9 +193,15 @@ impl EnvView {
         if self.current_release_id(service.id).is_none() {
             return ServiceDeploymentStatus::NeverDeployed;
         }
-        match self.current_release(service.id) {
-            Some(release) if release.spec == service.spec.to_json() => ServiceDeploymentStatus::UpToDate,
-            _ => ServiceDeploymentStatus::OutOfDate,
+        let Some(release) = self.current_release(service.id) else { return ServiceDeploymentStatus::OutOfDate };
+        let variables_changed = match (&release.variables_digest, self.digests.get(&service.id)) {
+            (Some(deployed), Some(now)) => deployed != now,
+            _ => false,
+        };
+        if release.spec == service.spec.to_json() && !variables_changed {
+            ServiceDeploymentStatus::UpToDate
+        } else {
+            ServiceDeploymentStatus::OutOfDate
         }
     }
 

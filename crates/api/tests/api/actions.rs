@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use slipway_model::deployment::{
     CommitInfo, Deployment, DeploymentAction, DeploymentStatus, Origin, Release, ServiceState, VersionPin,
 };
+use slipway_model::variable::{StoredValue, Variable, VariableKind, VariableScope};
 use slipway_model::{DeploymentState, Role, Service, Uuid, new_id, now};
 
 use crate::support::{App, bodies, tenant};
@@ -478,4 +479,66 @@ async fn viewers_read_statuses_but_may_not_act() {
     // Other tenants see nothing.
     let (_, other) = tenant(&app.store, "globex", Role::Owner).await;
     app.call_as(&other, Method::POST, &format!("/environment/{env}/deploy"), None).await.refused(404, None);
+}
+
+/// Records that `service` runs a release deployed with its variables as they are now.
+async fn deployed_with_current_variables(app: &App, service: &str) {
+    let org = app.org_id();
+    let svc: Service = app.store.get(org, uuid(service)).await.unwrap();
+    let env: slipway_model::Environment = app.store.get(org, svc.environment_id).await.unwrap();
+    // Only plain variables here: any key opens them.
+    let keys = slipway_secrets::SecretBox::new(&slipway_secrets::generate_key(), &[]);
+    let all = slipway_engine::variables::load(&app.store, &keys, "localhost", &env).await.unwrap();
+    let digest = slipway_engine::variables::digest(&all.effective(&svc).unwrap());
+    let release = deployed(app, service, DeploymentState::Deployed, None).await;
+    let mut release = release;
+    release.variables_digest = Some(digest);
+    app.store.update(&release).await.unwrap();
+}
+
+fn plain_variable(org: Uuid, scope: VariableScope, parent: Uuid, key: &str, value: &str) -> Variable {
+    Variable {
+        id: new_id(),
+        organization_id: org,
+        scope,
+        parent_id: parent,
+        key: key.into(),
+        value: StoredValue::Plain(value.into()),
+        is_secret: false,
+        kind: VariableKind::Value,
+        mount_path: None,
+        description: None,
+        enable_interpolation_in_file: false,
+        created_at: now(),
+        updated_at: None,
+    }
+}
+
+#[tokio::test]
+async fn a_variable_change_makes_the_services_that_see_it_out_of_date() {
+    let Shop { app, env, web, nginx, .. } = shop().await;
+    deployed_with_current_variables(&app, &web).await;
+    deployed_with_current_variables(&app, &nginx).await;
+    let status = |kind: &'static str, id: String| {
+        let app = &app;
+        async move { app.get(&format!("/{kind}/{id}/status")).await.expect(200)["service_deployment_status"].clone() }
+    };
+    assert_eq!(status("application", web.clone()).await, "UP_TO_DATE");
+    assert_eq!(status("container", nginx.clone()).await, "UP_TO_DATE");
+
+    // A variable of the container only: the application is unaffected.
+    let org = app.org_id();
+    let own = plain_variable(org, VariableScope::Container, uuid(&nginx), "WORKERS", "4");
+    app.store.insert(&own).await.unwrap();
+    assert_eq!(status("application", web.clone()).await, "UP_TO_DATE");
+    assert_eq!(status("container", nginx.clone()).await, "OUT_OF_DATE");
+
+    // An environment variable reaches both; taking it back restores them.
+    let shared = plain_variable(org, VariableScope::Environment, uuid(&env), "REGION", "eu");
+    app.store.insert(&shared).await.unwrap();
+    assert_eq!(status("application", web.clone()).await, "OUT_OF_DATE");
+    app.store.delete::<Variable>(org, shared.id).await.unwrap();
+    assert_eq!(status("application", web.clone()).await, "UP_TO_DATE");
+    let statuses = app.get(&format!("/environment/{env}/statuses")).await.expect(200);
+    assert_eq!(statuses["environment"]["deployment_status"], "OUT_OF_DATE", "the container still is");
 }
