@@ -329,3 +329,81 @@ async fn variables_go_with_their_parent_and_their_target() {
         assert!(store.get::<Variable>(f.org.id, on_project.id).await.is_err());
     }
 }
+
+#[tokio::test]
+async fn sealed_values_are_rewritten_everywhere_in_one_transaction() {
+    use slipway_model::service::database::DatabaseCredentials;
+    use slipway_model::variable::{StoredValue, Variable, VariableKind, VariableScope};
+    for store in backends().await.stores {
+        assert_eq!(store.tables_not_rewritten().await.unwrap(), ["deployment_logs"], "a new table holds documents");
+        let f = tenant(&store, "acme").await;
+        let p = project(f.org.id, "shop");
+        store.insert(&p).await.unwrap();
+        let env = environment(&f, &p, "staging");
+        store.insert(&env).await.unwrap();
+        let db = database(&f, &env, "db");
+        store.insert(&db).await.unwrap();
+        let var = |key: &str, value: StoredValue| Variable {
+            id: new_id(),
+            organization_id: f.org.id,
+            scope: VariableScope::Project,
+            parent_id: p.id,
+            key: key.into(),
+            value,
+            is_secret: true,
+            kind: VariableKind::Value,
+            mount_path: None,
+            description: Some("sw1:not sealed".into()),
+            enable_interpolation_in_file: false,
+            created_at: now(),
+            updated_at: None,
+        };
+        let secret = var("TOKEN", StoredValue::Sealed("sw1:old-token".into()));
+        let plain = var("PLAIN", StoredValue::Plain("clear".into()));
+        store.insert(&secret).await.unwrap();
+        store.insert(&plain).await.unwrap();
+        let creds = DatabaseCredentials {
+            id: new_id(),
+            organization_id: f.org.id,
+            service_id: db.id,
+            login: "app".into(),
+            password: "sw1:old-password".into(),
+            database: "postgres".into(),
+            managed: None,
+            external_port: None,
+            created_at: now(),
+        };
+        store.insert(&creds).await.unwrap();
+        let mut registry = f.registry.clone();
+        registry.spec.config.password = Some("sw1:old-registry".into());
+        store.update(&registry).await.unwrap();
+
+        // A refusal anywhere changes nothing: credentials come after variables.
+        let refused = store
+            .rewrite_sealed("sw1:", |s: &str| match s.strip_prefix("sw1:old-") {
+                Some("password") => Err("unknown key"),
+                Some(rest) => Ok(Some(format!("sw1:new-{rest}"))),
+                None => Ok(None),
+            })
+            .await;
+        assert!(matches!(&refused, Err(StoreError::Rewrite(m)) if m.contains("database_credentials")), "{refused:?}");
+        let got: Variable = store.get(f.org.id, secret.id).await.unwrap();
+        assert_eq!(got.value, StoredValue::Sealed("sw1:old-token".into()), "rolled back");
+
+        let changed = store
+            .rewrite_sealed("sw1:", |s: &str| {
+                Ok::<_, String>(s.strip_prefix("sw1:old-").map(|rest| format!("sw1:new-{rest}")))
+            })
+            .await
+            .unwrap();
+        assert_eq!(changed, 3);
+        let got: Variable = store.get(f.org.id, secret.id).await.unwrap();
+        assert_eq!(got.value, StoredValue::Sealed("sw1:new-token".into()));
+        assert_eq!(got.description.as_deref(), Some("sw1:not sealed"), "left alone when the rewrite says so");
+        assert_eq!(store.get::<Variable>(f.org.id, plain.id).await.unwrap(), plain);
+        let got: DatabaseCredentials = store.get(f.org.id, creds.id).await.unwrap();
+        assert_eq!(got.password, "sw1:new-password");
+        let got: slipway_model::ContainerRegistry = store.get(f.org.id, registry.id).await.unwrap();
+        assert_eq!(got.spec.config.password.as_deref(), Some("sw1:new-registry"));
+    }
+}

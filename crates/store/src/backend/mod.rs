@@ -37,6 +37,7 @@ macro_rules! on_pool {
 }
 
 mod deployments;
+mod sealed;
 
 /// Maps constraint violations to what they mean for the resource at hand.
 pub(crate) fn classify(err: sqlx::Error, what: &'static str, name: &str) -> StoreError {
