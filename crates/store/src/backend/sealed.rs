@@ -61,7 +61,8 @@ impl Backend {
         prefix: &str,
         mut rewrite: impl FnMut(&str) -> Result<Option<String>, E>,
     ) -> Result<u64> {
-        let pattern = format!("%{}%", prefix.replace('%', "").replace('_', ""));
+        // `_` and `%` in the prefix only widen the match; strings are checked exactly below.
+        let pattern = format!("%{prefix}%");
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let mut changed = 0u64;
