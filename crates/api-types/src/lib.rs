@@ -8,6 +8,7 @@
 //! fields: required-but-nullable fields are always present as `null`, and
 //! enums carry only documented values.
 
+mod database_server;
 mod deployment;
 mod history;
 mod logs;
@@ -18,6 +19,7 @@ mod stage;
 mod status;
 mod variable;
 
+pub use database_server::*;
 pub use deployment::*;
 pub use history::*;
 pub use logs::*;

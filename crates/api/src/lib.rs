@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod routes;
 mod state;
 mod status;
+mod variables;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
@@ -29,7 +30,10 @@ use utoipa_axum::routes;
 pub use state::{ApiConfig, AppState, Inner};
 
 use crate::error::ApiError;
-use crate::routes::{environments as envs, history, logs, organizations as orgs, projects, services, stages};
+use crate::routes::{
+    environments as envs, history, legacy_variables, logs, organizations as orgs, projects, services, stages,
+    variables as vars,
+};
 
 /// The document of the API, generated from the handlers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
@@ -45,6 +49,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(orgs::list_cluster_statuses))
         .routes(routes!(orgs::get_cluster, orgs::edit_cluster, orgs::delete_cluster))
         .routes(routes!(orgs::get_cluster_status))
+        .routes(routes!(crate::routes::database_servers::list_servers, crate::routes::database_servers::create_server))
+        .routes(routes!(crate::routes::database_servers::delete_server))
         .routes(routes!(orgs::list_registries, orgs::create_registry))
         .routes(routes!(orgs::get_registry, orgs::edit_registry, orgs::delete_registry))
         .routes(routes!(orgs::list_tokens, orgs::create_token))
@@ -80,7 +86,16 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(stages::attach_service))
         .routes(routes!(stages::move_after))
         .routes(routes!(stages::move_before))
-        .routes(routes!(stages::get_service_stage));
+        .routes(routes!(stages::get_service_stage))
+        .routes(routes!(vars::list_variables, vars::create_variable))
+        .routes(routes!(vars::edit_variable, vars::delete_variable))
+        .routes(routes!(vars::create_variable_alias))
+        .routes(routes!(vars::create_variable_override))
+        .routes(routes!(vars::import_variables))
+        .routes(routes!(vars::list_effective_variables))
+        .routes(routes!(vars::get_master_credentials))
+        .routes(routes!(vars::list_database_versions));
+    let router = legacy_variables::routes(router);
     [
         services::application::routes,
         services::container::routes,

@@ -53,6 +53,7 @@ use tokio::sync::{Notify, broadcast};
 
 pub use database::DatabaseImages;
 pub use error::EngineError;
+pub use managed::check_database_server;
 
 /// Where the edge proxy stands, as the engine sees it.
 pub trait Traffic: Send + Sync + fmt::Debug {

@@ -97,7 +97,7 @@ async fn deploy(ctx: &Ctx, deployment: &Deployment, state: &mut ServiceState) ->
             return Err(EngineError::failed("Terraform services cannot be deployed yet by this Slipway version"));
         }
         ServiceType::Database if Workload::of(&ctx.service.spec).is_none() => {
-            return crate::managed::deploy(ctx, state).await;
+            return crate::managed::deploy(ctx, deployment, state).await;
         }
         _ => {}
     }
@@ -234,6 +234,9 @@ async fn delete(ctx: &Ctx, deployment: &Deployment, state: &mut ServiceState) ->
     if ctx.service.kind() == ServiceType::Database {
         // The data went with the volume: the next deploy starts afresh.
         if let Some(creds) = variables::credentials_of(&ctx.inner.store, &ctx.service).await? {
+            if creds.managed.is_some() {
+                crate::managed::remove(ctx, &creds).await?;
+            }
             ctx.inner.store.delete::<DatabaseCredentials>(ctx.service.organization_id, creds.id).await?;
         }
     }

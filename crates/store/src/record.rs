@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use slipway_model::deployment::{DeploymentStage, Release};
-use slipway_model::service::database::DatabaseCredentials;
+use slipway_model::service::database::{DatabaseCredentials, DatabaseServer};
 use slipway_model::variable::{Variable, VariableKind};
 use slipway_model::{
     Cluster, ContainerRegistry, Environment, Project, Service, ServiceSpec, ServiceType, Timestamp, Uuid,
@@ -33,6 +33,8 @@ pub enum Table {
     Variables,
     /// Generated credentials of a database.
     Credentials,
+    /// Database servers of a cluster (MANAGED databases).
+    DatabaseServers,
 }
 
 impl Table {
@@ -52,6 +54,7 @@ impl Table {
             Table::Stages => "deployment_stages",
             Table::Variables => "variables",
             Table::Credentials => "database_credentials",
+            Table::DatabaseServers => "database_servers",
         }
     }
 }
@@ -193,6 +196,16 @@ plain_record!(DatabaseCredentials, Table::Credentials, "database credentials", |
     uses_id: None,
     name: "credentials".to_owned(),
     created_at: c.created_at,
+});
+
+plain_record!(DatabaseServer, Table::DatabaseServers, "database server", |s| Key {
+    id: s.id,
+    organization_id: s.organization_id,
+    parent_id: s.cluster_id,
+    kind: s.kind.as_str(),
+    uses_id: None,
+    name: s.name.clone(),
+    created_at: s.created_at,
 });
 
 /// A service as stored: its metadata and its spec document.

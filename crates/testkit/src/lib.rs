@@ -70,8 +70,51 @@ fn run_pg(tool: &Path, args: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
+/// A throwaway PostgreSQL server containers can reach: password
+/// authentication, listening on every address. Stops with the test process.
+#[derive(Debug)]
+pub struct ReachablePg {
+    server: PgServer,
+    password: String,
+}
+
+impl ReachablePg {
+    /// Starts one; each call starts a new server.
+    pub fn start() -> ReachablePg {
+        let password = format!("admin{}", uuid::Uuid::new_v4().simple());
+        match PgServer::start_with(Some(&password)) {
+            Ok(server) => ReachablePg { server, password },
+            Err(e) => panic!("cannot start a PostgreSQL server: {e}"),
+        }
+    }
+
+    /// The superuser's URL, over loopback.
+    pub fn admin_url(&self) -> String {
+        format!("postgres://slipway:{}@127.0.0.1:{}/postgres", self.password, self.server.port)
+    }
+
+    /// The server's port.
+    pub fn port(&self) -> u16 {
+        self.server.port
+    }
+
+    /// An address of this host that containers reach it at (its first
+    /// non-loopback IPv4 address).
+    pub fn host_for_containers(&self) -> String {
+        let out = Command::new("hostname").arg("-I").output().expect("hostname -I");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.split_whitespace().find(|a| a.contains('.') && !a.starts_with("127.")).expect("a host address").to_owned()
+    }
+}
+
 impl PgServer {
     fn start() -> Result<PgServer, String> {
+        PgServer::start_with(None)
+    }
+
+    /// With `password`: password authentication for TCP connections from
+    /// anywhere, listening on every address. Without: trust, loopback only.
+    fn start_with(password: Option<&str>) -> Result<PgServer, String> {
         let bin = pg_bin()?;
         let dir = tempfile::Builder::new().prefix("slipway-pg-").tempdir().map_err(|e| e.to_string())?.keep();
         let data = dir.join("data");
@@ -83,9 +126,42 @@ impl PgServer {
         }
         let data_s = data.to_string_lossy().into_owned();
         let dir_s = dir.to_string_lossy().into_owned();
-        run_pg(&bin.join("initdb"), &["-D", &data_s, "-U", "slipway", "--auth=trust", "-E", "UTF8", "--no-sync"])?;
+        let listen = match password {
+            None => {
+                let args = ["-D", &data_s, "-U", "slipway", "--auth=trust", "-E", "UTF8", "--no-sync"];
+                run_pg(&bin.join("initdb"), &args)?;
+                "127.0.0.1"
+            }
+            Some(password) => {
+                let pwfile = dir.join("pwfile");
+                std::fs::write(&pwfile, password).map_err(|e| e.to_string())?;
+                if is_root() {
+                    let _ = Command::new("chown").args(["postgres:postgres"]).arg(&pwfile).status();
+                }
+                let pwfile = pwfile.to_string_lossy().into_owned();
+                let args = [
+                    "-D",
+                    &data_s,
+                    "-U",
+                    "slipway",
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    "--pwfile",
+                    &pwfile,
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                ];
+                run_pg(&bin.join("initdb"), &args)?;
+                let hba = data.join("pg_hba.conf");
+                let mut rules = std::fs::read_to_string(&hba).map_err(|e| e.to_string())?;
+                rules.push_str("\nhost all all 0.0.0.0/0 scram-sha-256\n");
+                std::fs::write(&hba, rules).map_err(|e| e.to_string())?;
+                "0.0.0.0"
+            }
+        };
         let port = free_port()?;
-        let opts = format!("-p {port} -k {dir_s} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200");
+        let opts = format!("-p {port} -k {dir_s} -c listen_addresses={listen} -c fsync=off -c max_connections=200");
         let log = format!("{dir_s}/server.log");
         run_pg(&bin.join("pg_ctl"), &["-D", &data_s, "-o", &opts, "-l", &log, "-w", "start"])?;
         // Stop the server and remove its files once this process is gone.

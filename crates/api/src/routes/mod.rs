@@ -1,13 +1,16 @@
 //! Handlers, grouped by the resources they serve.
 
 pub mod actions;
+pub mod database_servers;
 pub mod environments;
 pub mod history;
+pub mod legacy_variables;
 pub mod logs;
 pub mod organizations;
 pub mod projects;
 pub mod services;
 pub mod stages;
+pub mod variables;
 
 use slipway_model::Uuid;
 use slipway_store::{Filter, Record};

@@ -126,6 +126,11 @@ impl App {
         App { router, store, token, org, _dir: dir }
     }
 
+    /// The directory holding the SQLite store's files (`slipway.db*`).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// The organization's id.
     pub fn org_id(&self) -> slipway_model::Uuid {
         self.org.parse().unwrap()

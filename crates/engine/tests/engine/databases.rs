@@ -216,3 +216,82 @@ async fn a_secret_shows_as_stars_in_deployment_and_service_logs() {
     assert!(log.iter().any(|l| l.message.contains("boom ***")), "{log:#?}");
     assert!(!log.iter().any(|l| l.message.contains(&plaintext)));
 }
+
+/// The names Slipway gives a MANAGED database and its role.
+fn managed_name(service: &Service) -> String {
+    format!("sw_{}", short_id(service.id).to_lowercase())
+}
+
+async fn server_has(admin_url: &str, what: &str, name: &str) -> bool {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(admin_url).await.unwrap();
+    let sql = match what {
+        "database" => "SELECT count(*) FROM pg_database WHERE datname = $1",
+        _ => "SELECT count(*) FROM pg_roles WHERE rolname = $1",
+    };
+    let n: i64 = sqlx::query_scalar(sql).bind(name).fetch_one(&mut conn).await.unwrap();
+    n == 1
+}
+
+#[tokio::test]
+async fn managed_postgresql_gets_a_database_and_role_that_delete_drops_and_foreign_ones_are_left_alone() {
+    use sqlx::Connection;
+    let h = Harness::new().await;
+    let pg = slipway_testkit::ReachablePg::start();
+    let server = slipway_model::service::database::DatabaseServer {
+        id: new_id(),
+        organization_id: h.org,
+        cluster_id: h.env.cluster_id,
+        name: "main-pg".into(),
+        kind: slipway_model::service::database::DatabaseType::Postgresql,
+        admin_url: h.engine.secrets().seal(&pg.admin_url()),
+        host: Some(pg.host_for_containers()),
+        created_at: now(),
+    };
+    h.store.insert(&server).await.unwrap();
+    let mut body = database("orders", "POSTGRESQL", "15");
+    body["mode"] = json!("MANAGED");
+    let db = h.add_service(ServiceType::Database, body.clone()).await;
+    let app = client_app(&h, "orders-app", "localhost/slipway/postgresql:15").await;
+    let d = h.deploy(vec![]).await;
+    assert_eq!(d.status, DeploymentStatus::Succeeded, "{:#?}", h.log_of(&d).await);
+    let name = managed_name(&db);
+    assert!(server_has(&pg.admin_url(), "database", &name).await);
+    assert!(server_has(&pg.admin_url(), "role", &name).await);
+
+    let psql = format!(r#"psql "$QOVERY_POSTGRESQL_Z{}_DATABASE_URL_INTERNAL" -v ON_ERROR_STOP=1 -Atc"#, z(&db));
+    sh_eventually(&h, &app, &format!("{psql} 'CREATE TABLE t (v text); INSERT INTO t VALUES ($$stored$$)'")).await;
+    assert_eq!(sh(&h, &app, &format!("{psql} 'SELECT v FROM t'")).await.trim(), "stored");
+    // The role owns its database and nothing else.
+    let url = sh(&h, &app, &format!("printf %s \"$QOVERY_POSTGRESQL_Z{}_DATABASE_URL_INTERNAL\"", z(&db))).await;
+    assert!(url.contains(&format!("/{name}")), "{url}");
+    let other = sh(&h, &app, &format!(r#"{psql} 'CREATE DATABASE other' 2>&1 || echo refused"#)).await;
+    assert!(other.contains("refused"), "{other}");
+
+    // A database of the same name that Slipway did not create is never
+    // taken over, nor dropped.
+    let squatted = h
+        .add_service(ServiceType::Database, {
+            let mut b = body.clone();
+            b["name"] = json!("squatted");
+            b
+        })
+        .await;
+    let foreign = managed_name(&squatted);
+    let mut admin = sqlx::PgConnection::connect(&pg.admin_url()).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{foreign}\""))).execute(&mut admin).await.unwrap();
+    let d = h.deploy(vec![(squatted.id, None)]).await;
+    assert_eq!(d.status, DeploymentStatus::Failed);
+    assert!(h.log_of(&d).await.iter().any(|l| l.message.contains("did not create it")), "{:#?}", h.log_of(&d).await);
+    let delete = h.submit(DeploymentAction::Delete, vec![(squatted.id, None)]).await;
+    h.finish(&delete).await;
+    assert!(server_has(&pg.admin_url(), "database", &foreign).await, "the foreign database is still there");
+
+    // Delete drops what Slipway created.
+    let stop_app = h.submit(DeploymentAction::Stop, vec![(app.id, None)]).await;
+    h.finish(&stop_app).await;
+    let delete = h.submit(DeploymentAction::Delete, vec![(db.id, None)]).await;
+    assert_eq!(h.finish(&delete).await.status, DeploymentStatus::Succeeded, "{:#?}", h.log_of(&delete).await);
+    assert!(!server_has(&pg.admin_url(), "database", &name).await);
+    assert!(!server_has(&pg.admin_url(), "role", &name).await);
+}

@@ -248,3 +248,43 @@ impl DatabaseType {
         format!("{}://{}:{}@{host}:{port}/{database}", self.scheme(), enc(login), enc(password))
     }
 }
+
+/// A database server registered with a cluster: MANAGED databases of that
+/// engine on that cluster get a database and a role there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatabaseServer {
+    pub id: uuid::Uuid,
+    pub organization_id: uuid::Uuid,
+    pub cluster_id: uuid::Uuid,
+    pub name: String,
+    /// POSTGRESQL (MYSQL servers are accepted but not provisioned yet).
+    #[serde(rename = "type")]
+    pub kind: DatabaseType,
+    /// The administrator's connection URL, sealed by the server's secret box.
+    pub admin_url: String,
+    /// The host applications connect to, when it differs from the admin
+    /// URL's (a server the control plane reaches on loopback).
+    #[serde(default)]
+    pub host: Option<String>,
+    pub created_at: crate::Timestamp,
+}
+
+impl DatabaseServer {
+    /// Checks the user-given fields; `admin_url` in clear.
+    pub fn validate(&self, admin_url: &str) -> Validation {
+        validate::name("name", &self.name)?;
+        if self.kind != DatabaseType::Postgresql {
+            return Err(ValidationError::new("type", "only POSTGRESQL servers can host MANAGED databases"));
+        }
+        let scheme = admin_url.split("://").next().unwrap_or_default();
+        if !matches!(scheme, "postgres" | "postgresql") || !admin_url.contains("://") {
+            return Err(ValidationError::new("admin_url", "must be a postgres://user:password@host:port/db URL"));
+        }
+        if let Some(host) = &self.host
+            && (host.is_empty() || host.contains(['/', ' ', ':']))
+        {
+            return Err(ValidationError::new("host", "must be a host name or an IPv4 address"));
+        }
+        Ok(())
+    }
+}
