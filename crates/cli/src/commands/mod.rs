@@ -4,6 +4,7 @@
 //! arguments and its `run`. They share the session ([`config`]), name
 //! resolution ([`resolve`]) and printing ([`output`]).
 
+mod cluster;
 mod config;
 mod deploy;
 mod env;
@@ -28,6 +29,8 @@ pub enum ClientCommand {
     Login(login::LoginArgs),
     /// Organizations.
     Org(org::OrgArgs),
+    /// Clusters, and their database servers for MANAGED databases.
+    Cluster(cluster::ClusterArgs),
     /// Projects of the organization.
     Project(project::ProjectArgs),
     /// Environments of a project.
@@ -69,6 +72,7 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<()> {
     match command {
         ClientCommand::Login(args) => login::run(args).await,
         ClientCommand::Org(args) => org::run(args, Session::open()?).await,
+        ClientCommand::Cluster(args) => cluster::run(args, Session::open()?).await,
         ClientCommand::Project(args) => project::run(args, Session::open()?).await,
         ClientCommand::Env(args) => env::run(args, Session::open()?).await,
         ClientCommand::Service(args) => service::run(args, Session::open()?).await,
