@@ -32,7 +32,8 @@ impl FromRequest<AppState> for JsonObject {
     }
 }
 
-fn bytes_rejection(err: BytesRejection, state: &AppState) -> ApiError {
+/// The refusal of an unreadable or oversized body.
+pub(crate) fn bytes_rejection(err: BytesRejection, state: &AppState) -> ApiError {
     if err.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::PayloadTooLarge(state.config.body_limit)
     } else {

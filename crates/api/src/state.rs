@@ -15,6 +15,9 @@ pub struct ApiConfig {
     pub body_limit: usize,
     /// Seals secrets before they are stored.
     pub secrets: slipway_secrets::SecretBox,
+    /// Base domain of the services' generated host names, as the engine
+    /// uses it (built-in variables name those hosts).
+    pub base_domain: String,
 }
 
 impl Default for ApiConfig {
@@ -24,6 +27,7 @@ impl Default for ApiConfig {
             capacity: Capacity { cpu: 2000, memory: 4096 },
             body_limit: 1024 * 1024,
             secrets: slipway_secrets::SecretBox::new(&slipway_secrets::generate_key(), &[]),
+            base_domain: "localhost".to_owned(),
         }
     }
 }

@@ -286,7 +286,12 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
 
     let state = AppState::with_engine(
         store.clone(),
-        ApiConfig { capacity: host_capacity(), body_limit: settings.body_limit, secrets },
+        ApiConfig {
+            capacity: host_capacity(),
+            body_limit: settings.body_limit,
+            secrets,
+            base_domain: settings.base_domain.clone(),
+        },
         engine,
     );
     let app = slipway_api::router(state);

@@ -59,6 +59,13 @@ pub struct RegistryConfig {
     pub azure_subscription_id: Option<String>,
 }
 
+impl RegistryConfig {
+    /// The write-only fields: what the server seals before storing them.
+    pub fn secrets_mut(&mut self) -> [&mut Option<String>; 4] {
+        [&mut self.secret_access_key, &mut self.scaleway_secret_key, &mut self.json_credentials, &mut self.password]
+    }
+}
+
 /// What a user declares about a registry (`ContainerRegistryRequest`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ContainerRegistryRequest))]

@@ -7,8 +7,8 @@ use slipway_api_types::{
     OrganizationApiTokenCreate, OrganizationApiTokenCreateRequest, OrganizationResponse, ResultsList,
 };
 use slipway_model::{
-    ApiToken, Cluster, ClusterSpec, ContainerRegistry, OrganizationSpec, RegistrySpec, Role, Service, Uuid, new_id,
-    now, validate,
+    ApiToken, Cluster, ClusterSpec, ContainerRegistry, OrganizationSpec, RegistryConfig, RegistrySpec, Role, Service,
+    Uuid, new_id, now, validate,
 };
 use slipway_store::Filter;
 
@@ -242,14 +242,29 @@ pub async fn create_registry(
     state: State,
     caller: Caller,
     Ids(org): Ids<Uuid>,
-    Body(spec): Body<RegistrySpec>,
+    Body(mut spec): Body<RegistrySpec>,
 ) -> ApiResult<(StatusCode, Json<ContainerRegistryResponse>)> {
     caller.check_organization(org)?;
     caller.require(Role::Admin, "add container registries")?;
     spec.validate()?;
+    seal_credentials(&state, &mut spec.config, &RegistryConfig::default());
     let registry = ContainerRegistry { id: new_id(), organization_id: org, created_at: now(), updated_at: None, spec };
     state.store.insert(&registry).await?;
     Ok((StatusCode::CREATED, Json(ContainerRegistryResponse::new(&registry, 0))))
+}
+
+/// Seals the credentials that are new since `before`: a registry's secrets
+/// are stored sealed. Values stored in clear by older versions stay usable
+/// (readers open sealed values and take others as they are) until they change.
+fn seal_credentials(state: &AppState, config: &mut RegistryConfig, before: &RegistryConfig) {
+    let mut before = before.clone();
+    for (field, old) in config.secrets_mut().into_iter().zip(before.secrets_mut()) {
+        if let Some(value) = field.as_mut()
+            && Some(&*value) != old.as_ref()
+        {
+            *value = state.config.secrets.seal(value);
+        }
+    }
 }
 
 /// Get a container registry.
@@ -281,8 +296,10 @@ pub async fn edit_registry(
     caller.check_organization(org)?;
     caller.require(Role::Admin, "edit container registries")?;
     let mut registry: ContainerRegistry = state.store.get(org, id).await?;
+    let before = registry.spec.config.clone();
     registry.spec = validate::merge(&registry.spec, body)?;
     registry.spec.validate()?;
+    seal_credentials(&state, &mut registry.spec.config, &before);
     registry.updated_at = Some(now());
     state.store.update(&registry).await?;
     Ok(Json(registry_response(&state, &registry).await?))

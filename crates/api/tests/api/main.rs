@@ -9,3 +9,4 @@ mod history;
 mod openapi;
 mod resources;
 mod support;
+mod variables;

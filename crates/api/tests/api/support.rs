@@ -17,6 +17,8 @@ pub struct App {
     pub store: Store,
     pub token: String,
     pub org: String,
+    /// The PostgreSQL database behind the store, when it is one.
+    pub postgres_url: Option<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -107,6 +109,10 @@ impl App {
             Backend::Sqlite => StoreConfig::Sqlite(dir.path().join("slipway.db")),
             Backend::Postgres => StoreConfig::Postgres(slipway_testkit::fresh_postgres_database().await),
         };
+        let postgres_url = match &store_config {
+            StoreConfig::Postgres(url) => Some(url.clone()),
+            StoreConfig::Sqlite(_) => None,
+        };
         let store = Store::open(&store_config).await.unwrap();
         let (org, token) = tenant(&store, "acme", Role::Owner).await;
         let state = if engine {
@@ -123,7 +129,12 @@ impl App {
             AppState::new(store.clone(), config)
         };
         let router = slipway_api::router(state);
-        App { router, store, token, org, _dir: dir }
+        App { router, store, token, org, postgres_url, _dir: dir }
+    }
+
+    /// The directory holding the SQLite store (`slipway.db` and its WAL).
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 
     /// The directory holding the SQLite store's files (`slipway.db*`).
