@@ -6,6 +6,7 @@
 
 mod admin;
 mod commands;
+mod secrets;
 mod server;
 mod wiring;
 
@@ -26,6 +27,9 @@ enum Command {
     /// Administer a server's store directly, without the API.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// The key that encrypts secrets at rest (offline: stop the server first).
+    #[command(subcommand)]
+    Secrets(secrets::SecretsCommand),
     #[command(flatten)]
     Client(commands::ClientCommand),
 }
@@ -45,6 +49,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Server(args) => server::run(args).await,
             Command::Admin(cmd) => admin::run(cmd).await,
+            Command::Secrets(cmd) => secrets::run(cmd).await,
             Command::Client(cmd) => commands::run(cmd).await,
         }
     });

@@ -19,6 +19,7 @@ mod database_servers;
 mod deployments;
 mod error;
 pub mod sse;
+mod variables;
 
 use std::time::Duration;
 

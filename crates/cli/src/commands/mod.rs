@@ -19,6 +19,7 @@ mod resolve;
 mod service;
 mod status;
 mod target;
+mod variable;
 
 use config::Session;
 
@@ -57,6 +58,9 @@ pub enum ClientCommand {
     History(history::HistoryArgs),
     /// The releases of a service, newest first: what it can roll back to.
     Releases(history::ReleasesArgs),
+    /// Variables and secrets of a project, an environment or a service, and
+    /// the effective variables a service runs with.
+    Variable(variable::VariableArgs),
     /// What a service's instances print, or a deployment's log.
     Logs(logs::LogsArgs),
 }
@@ -86,5 +90,6 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::History(args) => history::history(args, Session::open()?).await,
         ClientCommand::Releases(args) => history::releases(args, Session::open()?).await,
         ClientCommand::Logs(args) => logs::run(args, Session::open()?).await,
+        ClientCommand::Variable(args) => variable::run(args, Session::open()?).await,
     }
 }

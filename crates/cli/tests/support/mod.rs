@@ -71,8 +71,32 @@ impl Server {
     /// Starts `slipway server --data-dir <tmp>` with more arguments from
     /// `configure`, and waits until one of `ports` answers `/healthz`.
     pub fn spawn(configure: impl FnOnce(&mut Command) -> &mut Command, ports: &[u16]) -> Server {
-        let data_dir = tempfile::tempdir().unwrap();
-        let log = std::fs::File::create(data_dir.path().join("server.log")).unwrap();
+        Server::spawn_in(tempfile::tempdir().unwrap(), configure, ports)
+    }
+
+    /// A server on SQLite in the data directory a stopped one left, on `port`.
+    #[allow(dead_code)] // Not every test binary restarts servers.
+    pub fn start_in(data_dir: TempDir, port: u16) -> Server {
+        Server::spawn_in(data_dir, |cmd| cmd.arg("--listen").arg(format!("127.0.0.1:{port}")), &[port])
+    }
+
+    /// Stops the server; returns its data directory, to start another on it.
+    #[allow(dead_code)]
+    pub fn stop(mut self) -> TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::replace(&mut self.data_dir, tempfile::tempdir().unwrap())
+    }
+
+    /// Its data directory.
+    #[allow(dead_code)]
+    pub fn data_dir(&self) -> &Path {
+        self.data_dir.path()
+    }
+
+    fn spawn_in(data_dir: TempDir, configure: impl FnOnce(&mut Command) -> &mut Command, ports: &[u16]) -> Server {
+        let log =
+            std::fs::OpenOptions::new().create(true).append(true).open(data_dir.path().join("server.log")).unwrap();
         let mut cmd = slipway();
         // Each test server gets its own edge port, so that servers run side by side.
         cmd.arg("server").arg("--data-dir").arg(data_dir.path()).args(["--edge-listen", "127.0.0.1:0"]);
