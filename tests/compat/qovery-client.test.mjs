@@ -38,6 +38,11 @@ import {
   JobsApi,
   JobMainCallsApi,
   OrganizationApiTokenApi,
+  VariableMainCallsApi,
+  ApplicationEnvironmentVariableApi,
+  ApplicationSecretApi,
+  APIVariableScopeEnum,
+  APIVariableTypeEnum,
   PlanEnum,
   StateEnum,
   ClusterStateEnum,
@@ -207,6 +212,9 @@ function apis(auth = { apiKey: 'Token ' + server.token }) {
     jobs: new JobsApi(c),
     job: new JobMainCallsApi(c),
     tokens: new OrganizationApiTokenApi(c),
+    variables: new VariableMainCallsApi(c),
+    appVariables: new ApplicationEnvironmentVariableApi(c),
+    appSecrets: new ApplicationSecretApi(c),
   };
 }
 
@@ -938,6 +946,94 @@ test('11. API tokens: create (201, qov_), use, list without secret, delete (204)
 
   const remaining = results(await expectOk(200, api.tokens.listOrganizationApiTokens(state.org.id)), 'listOrganizationApiTokens after delete');
   assert.ok(!remaining.some((x) => x?.id === created.id), `listOrganizationApiTokens after delete still lists ${created.id}`);
+});
+
+function checkVariable(v, ctx) {
+  isUuid(v, 'id', ctx);
+  isTimestamp(v, 'created_at', ctx);
+  isType(v, 'key', 'string', ctx);
+  assert.ok('value' in v, `${ctx}: required-nullable field "value" is missing; object: ${fmt(v)}`);
+  isEnum(v, 'scope', APIVariableScopeEnum, 'APIVariableScopeEnum', ctx);
+  isEnum(v, 'variable_type', APIVariableTypeEnum, 'APIVariableTypeEnum', ctx);
+  isType(v, 'is_secret', 'boolean', ctx);
+}
+
+test('11b. variables: createVariable (201), overrides, aliases, secrets (value null), built-ins; legacy per-scope APIs', async (t) => {
+  need('project', 'env', 'app');
+  const SECRET = 'compat-s3cret-' + randomUUID();
+
+  await t.test('createVariable at project and application scope', async () => {
+    const mode = (
+      await expectOk(
+        201,
+        api.variables.createVariable({ key: 'MODE', value: 'prod', is_secret: false, variable_scope: 'PROJECT', variable_parent_id: state.project.id }),
+        (d) => (state.modeVar = d),
+      )
+    ).data;
+    checkVariable(mode, 'createVariable');
+    eq(mode, 'scope', 'PROJECT', 'createVariable');
+    eq(mode, 'variable_type', 'VALUE', 'createVariable');
+    eq(mode, 'value', 'prod', 'createVariable');
+    const secret = (
+      await expectOk(
+        201,
+        api.variables.createVariable({ key: 'TOKEN', value: SECRET, is_secret: true, variable_scope: 'APPLICATION', variable_parent_id: state.app.id }),
+      )
+    ).data;
+    checkVariable(secret, 'createVariable (secret)');
+    eq(secret, 'value', null, 'createVariable (secret)');
+    eq(secret, 'is_secret', true, 'createVariable (secret)');
+  });
+
+  await t.test('createVariableOverride / createVariableAlias', async () => {
+    need('modeVar');
+    const over = (
+      await expectOk(
+        201,
+        api.variables.createVariableOverride(state.modeVar.id, { value: 'staging', override_scope: 'ENVIRONMENT', override_parent_id: state.env.id }),
+      )
+    ).data;
+    checkVariable(over, 'createVariableOverride');
+    eq(over, 'variable_type', 'OVERRIDE', 'createVariableOverride');
+    eq(over, 'overridden_variable.id', state.modeVar.id, 'createVariableOverride');
+    const alias = (
+      await expectOk(
+        201,
+        api.variables.createVariableAlias(state.modeVar.id, { key: 'APP_MODE', alias_scope: 'APPLICATION', alias_parent_id: state.app.id }),
+      )
+    ).data;
+    eq(alias, 'variable_type', 'ALIAS', 'createVariableAlias');
+    eq(alias, 'aliased_variable.key', 'MODE', 'createVariableAlias');
+  });
+
+  await t.test('listVariables at APPLICATION scope and BUILT_IN', async () => {
+    const all = results(await expectOk(200, api.variables.listVariables(state.app.id, 'APPLICATION')), 'listVariables');
+    all.forEach((v, i) => checkVariable(v, `listVariables results[${i}]`));
+    for (const key of ['MODE', 'APP_MODE', 'TOKEN', 'QOVERY_ENVIRONMENT_ID']) {
+      assert.ok(all.some((v) => v.key === key), `listVariables: no ${key} in ${fmt(all.map((v) => v.key))}`);
+    }
+    assert.ok(!JSON.stringify(all).includes(SECRET), 'listVariables must never return a secret value');
+    const secrets = results(await expectOk(200, api.variables.listVariables(state.app.id, 'APPLICATION', true)), 'listVariables is_secret');
+    assert.deepEqual(secrets.map((v) => v.key), ['TOKEN']);
+    const builtins = results(await expectOk(200, api.variables.listVariables(state.env.id, 'BUILT_IN')), 'listVariables BUILT_IN');
+    assert.ok(builtins.length > 0 && builtins.every((v) => v.variable_type === 'BUILT_IN'), `BUILT_IN: ${fmt(builtins)}`);
+  });
+
+  await t.test('legacy: createApplicationEnvironmentVariable / listApplicationSecrets', async () => {
+    const created = (await expectOk(201, api.appVariables.createApplicationEnvironmentVariable(state.app.id, { key: 'LEGACY', value: 'v' }))).data;
+    eq(created, 'value', 'v', 'createApplicationEnvironmentVariable');
+    const vars = results(await expectOk(200, api.appVariables.listApplicationEnvironmentVariable(state.app.id)), 'listApplicationEnvironmentVariable');
+    assert.ok(vars.some((v) => v.key === 'LEGACY') && !vars.some((v) => v.key === 'TOKEN'), `listApplicationEnvironmentVariable: ${fmt(vars)}`);
+    const secrets = results(await expectOk(200, api.appSecrets.listApplicationSecrets(state.app.id)), 'listApplicationSecrets');
+    assert.deepEqual(secrets.map((v) => v.key), ['TOKEN']);
+    assert.ok(!JSON.stringify(secrets).includes(SECRET), 'listApplicationSecrets must never return a secret value');
+  });
+
+  await t.test('refusals: QOVERY_ prefix → 400, duplicate key → 409', async () => {
+    const body = (key) => ({ key, value: 'x', is_secret: false, variable_scope: 'PROJECT', variable_parent_id: state.project.id });
+    await expectError(400, api.variables.createVariable(body('QOVERY_MINE')));
+    await expectError(409, api.variables.createVariable(body('MODE')));
+  });
 });
 
 test('12. errors as the client sees them: 404, 409, 401', async (t) => {
