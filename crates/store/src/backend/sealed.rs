@@ -31,6 +31,7 @@ const DOCUMENT_TABLES: &[(&str, &str)] = &[
     ("service_states", "service_id"),
     ("variables", "id"),
     ("database_credentials", "id"),
+    ("database_servers", "id"),
 ];
 
 /// Applies `rewrite` to every string of `value` that starts with `prefix`;
