@@ -316,16 +316,21 @@ impl From<LinkedVariable> for LegacyLinkedVariable {
     }
 }
 
-/// A non-secret variable as the legacy APIs return it (`EnvironmentVariable`).
+/// A variable as the legacy APIs return it: `EnvironmentVariable` under
+/// `/environmentVariable`, `Secret` under `/secret`. The two shapes differ
+/// only in the names of the links (`*_variable` or `*_secret`), and a
+/// secret's `value` is always `null`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = EnvironmentVariable)]
 #[allow(missing_docs)]
-pub struct EnvironmentVariable {
+pub struct LegacyVariable {
     pub id: Uuid,
     pub created_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<DateTime<Utc>>,
     pub key: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `null` for secrets.
+    #[serde(default)]
     pub value: Option<String>,
     #[serde(default)]
     pub mount_path: Option<String>,
@@ -333,42 +338,16 @@ pub struct EnvironmentVariable {
     pub description: Option<String>,
     #[serde(default)]
     pub enable_interpolation_in_file: bool,
+    /// Plain variables: the variable this one overrides.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overridden_variable: Option<LegacyLinkedVariable>,
+    /// Plain variables: the variable this one is another name for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aliased_variable: Option<LegacyLinkedVariable>,
-    pub scope: VariableScope,
-    pub variable_type: VariableType,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_id: Option<Uuid>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_type: Option<ServiceType>,
-    #[serde(default)]
-    pub owned_by: String,
-}
-
-/// A secret as the legacy APIs return it (`Secret`): never a value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[allow(missing_docs)]
-pub struct Secret {
-    pub id: Uuid,
-    pub created_at: DateTime<Utc>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<DateTime<Utc>>,
-    pub key: String,
-    /// Always `null`: a secret's value is never returned.
-    #[serde(default)]
-    pub value: Option<String>,
-    #[serde(default)]
-    pub mount_path: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub enable_interpolation_in_file: bool,
+    /// Secrets: the secret this one overrides.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overridden_secret: Option<LegacyLinkedVariable>,
+    /// Secrets: the secret this one is another name for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aliased_secret: Option<LegacyLinkedVariable>,
     pub scope: VariableScope,
@@ -383,43 +362,26 @@ pub struct Secret {
     pub owned_by: String,
 }
 
-impl From<VariableResponse> for EnvironmentVariable {
+impl From<VariableResponse> for LegacyVariable {
     fn from(v: VariableResponse) -> Self {
-        EnvironmentVariable {
+        let secret = v.is_secret;
+        let link = |l: LinkedVariable| LegacyLinkedVariable { value: l.value.clone().filter(|_| !secret), ..l.into() };
+        let (overridden, aliased) = (v.overridden_variable.map(link), v.aliased_variable.map(link));
+        let (overridden_variable, overridden_secret) = if secret { (None, overridden) } else { (overridden, None) };
+        let (aliased_variable, aliased_secret) = if secret { (None, aliased) } else { (aliased, None) };
+        LegacyVariable {
             id: v.id,
             created_at: v.created_at,
             updated_at: v.updated_at,
             key: v.key,
-            value: v.value,
+            value: v.value.filter(|_| !secret),
             mount_path: v.mount_path,
             description: v.description,
             enable_interpolation_in_file: v.enable_interpolation_in_file,
-            overridden_variable: v.overridden_variable.map(Into::into),
-            aliased_variable: v.aliased_variable.map(Into::into),
-            scope: v.scope,
-            variable_type: v.variable_type,
-            service_id: v.service_id,
-            service_name: v.service_name,
-            service_type: v.service_type,
-            owned_by: v.owned_by,
-        }
-    }
-}
-
-impl From<VariableResponse> for Secret {
-    fn from(v: VariableResponse) -> Self {
-        let hide = |l: LinkedVariable| LegacyLinkedVariable { value: None, ..l.into() };
-        Secret {
-            id: v.id,
-            created_at: v.created_at,
-            updated_at: v.updated_at,
-            key: v.key,
-            value: None,
-            mount_path: v.mount_path,
-            description: v.description,
-            enable_interpolation_in_file: v.enable_interpolation_in_file,
-            overridden_secret: v.overridden_variable.map(hide),
-            aliased_secret: v.aliased_variable.map(hide),
+            overridden_variable,
+            aliased_variable,
+            overridden_secret,
+            aliased_secret,
             scope: v.scope,
             variable_type: v.variable_type,
             service_id: v.service_id,

@@ -9,8 +9,8 @@
 use axum::Json;
 use axum::http::StatusCode;
 use slipway_api_types::{
-    EnvironmentVariableRequest, KeyRequest, ResultsList, ValueRequest, VariableAliasRequest, VariableEditRequest,
-    VariableOverrideRequest, VariableRequest, VariableResponse,
+    EnvironmentVariableRequest, KeyRequest, LegacyVariable, ResultsList, ValueRequest, VariableAliasRequest,
+    VariableEditRequest, VariableOverrideRequest, VariableRequest,
 };
 use slipway_model::Uuid;
 
@@ -20,21 +20,17 @@ use crate::state::AppState;
 use crate::variables::{self, Legacy};
 
 /// What the place in the path sees, of the path's family.
-async fn list<R: From<VariableResponse>>(
-    state: &AppState,
-    caller: &Caller,
-    at: Legacy,
-) -> ApiResult<Json<ResultsList<R>>> {
+async fn list(state: &AppState, caller: &Caller, at: Legacy) -> ApiResult<Json<ResultsList<LegacyVariable>>> {
     let found = variables::list(state, caller, at.scope, at.parent, Some(at.secret)).await?;
-    Ok(Json(found.into_iter().map(R::from).collect::<Vec<_>>().into()))
+    Ok(Json(found.into_iter().map(LegacyVariable::from).collect::<Vec<_>>().into()))
 }
 
-async fn create<R: From<VariableResponse>>(
+async fn create(
     state: &AppState,
     caller: &Caller,
     at: Legacy,
     req: EnvironmentVariableRequest,
-) -> ApiResult<(StatusCode, Json<R>)> {
+) -> ApiResult<(StatusCode, Json<LegacyVariable>)> {
     let req = VariableRequest {
         key: req.key,
         value: req.value.unwrap_or_default(),
@@ -48,13 +44,13 @@ async fn create<R: From<VariableResponse>>(
     Ok((StatusCode::CREATED, Json(variables::create(state, caller, req).await?.into())))
 }
 
-async fn edit<R: From<VariableResponse>>(
+async fn edit(
     state: &AppState,
     caller: &Caller,
     at: Legacy,
     id: Uuid,
     req: VariableEditRequest,
-) -> ApiResult<Json<R>> {
+) -> ApiResult<Json<LegacyVariable>> {
     Ok(Json(variables::edit(state, caller, id, req, Some(at)).await?.into()))
 }
 
@@ -63,13 +59,13 @@ async fn delete(state: &AppState, caller: &Caller, at: Legacy, id: Uuid) -> ApiR
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn alias<R: From<VariableResponse>>(
+async fn alias(
     state: &AppState,
     caller: &Caller,
     at: Legacy,
     id: Uuid,
     req: KeyRequest,
-) -> ApiResult<(StatusCode, Json<R>)> {
+) -> ApiResult<(StatusCode, Json<LegacyVariable>)> {
     let req = VariableAliasRequest {
         key: req.key,
         alias_scope: at.scope,
@@ -80,13 +76,13 @@ async fn alias<R: From<VariableResponse>>(
     Ok((StatusCode::CREATED, Json(variables::alias(state, caller, id, req, Some(at)).await?.into())))
 }
 
-async fn override_variable<R: From<VariableResponse>>(
+async fn override_variable(
     state: &AppState,
     caller: &Caller,
     at: Legacy,
     id: Uuid,
     req: ValueRequest,
-) -> ApiResult<(StatusCode, Json<R>)> {
+) -> ApiResult<(StatusCode, Json<LegacyVariable>)> {
     let req = VariableOverrideRequest {
         value: req.value.unwrap_or_default(),
         override_scope: at.scope,
@@ -100,7 +96,7 @@ async fn override_variable<R: From<VariableResponse>>(
 /// Generates one family (plain variables or secrets) of one scope.
 macro_rules! legacy_family {
     (
-        $module:ident, $scope:expr, secret = $secret:expr, $response:ty, tag = $tag:expr,
+        $module:ident, $scope:expr, secret = $secret:expr, tag = $tag:expr,
         collection = $collection:expr, item = $item:expr, parent = $parent:literal, param = $param:literal,
         ops = [$list:expr, $create:expr, $edit:expr, $delete:expr, $alias:expr, $override:expr]
     ) => {
@@ -108,7 +104,9 @@ macro_rules! legacy_family {
         pub mod $module {
             use axum::Json;
             use axum::http::StatusCode;
-            use slipway_api_types::{EnvironmentVariableRequest, KeyRequest, ResultsList, ValueRequest, VariableEditRequest};
+            use slipway_api_types::{
+                EnvironmentVariableRequest, KeyRequest, LegacyVariable, ResultsList, ValueRequest, VariableEditRequest,
+            };
             use slipway_model::Uuid;
             use utoipa_axum::router::OpenApiRouter;
             use utoipa_axum::routes;
@@ -121,7 +119,6 @@ macro_rules! legacy_family {
             use crate::variables::Legacy;
 
             type State = axum::extract::State<AppState>;
-            type Response = $response;
 
             fn at(parent: Uuid) -> Legacy {
                 Legacy { scope: $scope, parent, secret: $secret }
@@ -138,31 +135,31 @@ macro_rules! legacy_family {
 
             /// What this place sees, built-ins included.
             #[utoipa::path(get, path = $collection, operation_id = $list, tag = $tag, params(($parent = Uuid, Path)),
-                responses((status = 200, body = ResultsList<$response>), ApiErrors))]
-            pub async fn list(state: State, caller: Caller, Ids(parent): Ids<Uuid>) -> ApiResult<Json<ResultsList<Response>>> {
+                responses((status = 200, body = ResultsList<LegacyVariable>), ApiErrors))]
+            pub async fn list(state: State, caller: Caller, Ids(parent): Ids<Uuid>) -> ApiResult<Json<ResultsList<LegacyVariable>>> {
                 super::list(&state, &caller, at(parent)).await
             }
 
             #[utoipa::path(post, path = $collection, operation_id = $create, tag = $tag, params(($parent = Uuid, Path)),
-                request_body = EnvironmentVariableRequest, responses((status = 201, body = $response), ApiErrors))]
+                request_body = EnvironmentVariableRequest, responses((status = 201, body = LegacyVariable), ApiErrors))]
             pub async fn create(
                 state: State,
                 caller: Caller,
                 Ids(parent): Ids<Uuid>,
                 Body(req): Body<EnvironmentVariableRequest>,
-            ) -> ApiResult<(StatusCode, Json<Response>)> {
+            ) -> ApiResult<(StatusCode, Json<LegacyVariable>)> {
                 super::create(&state, &caller, at(parent), req).await
             }
 
             #[utoipa::path(put, path = $item, operation_id = $edit, tag = $tag,
                 params(($parent = Uuid, Path), ($param = Uuid, Path)), request_body = VariableEditRequest,
-                responses((status = 200, body = $response), ApiErrors))]
+                responses((status = 200, body = LegacyVariable), ApiErrors))]
             pub async fn edit(
                 state: State,
                 caller: Caller,
                 Ids((parent, id)): Ids<(Uuid, Uuid)>,
                 Body(req): Body<VariableEditRequest>,
-            ) -> ApiResult<Json<Response>> {
+            ) -> ApiResult<Json<LegacyVariable>> {
                 super::edit(&state, &caller, at(parent), id, req).await
             }
 
@@ -176,26 +173,26 @@ macro_rules! legacy_family {
             /// Gives it another name at this place.
             #[utoipa::path(post, path = concat!($item, "/alias"), operation_id = $alias, tag = $tag,
                 params(($parent = Uuid, Path), ($param = Uuid, Path)), request_body = KeyRequest,
-                responses((status = 201, body = $response), ApiErrors))]
+                responses((status = 201, body = LegacyVariable), ApiErrors))]
             pub async fn alias(
                 state: State,
                 caller: Caller,
                 Ids((parent, id)): Ids<(Uuid, Uuid)>,
                 Body(req): Body<KeyRequest>,
-            ) -> ApiResult<(StatusCode, Json<Response>)> {
+            ) -> ApiResult<(StatusCode, Json<LegacyVariable>)> {
                 super::alias(&state, &caller, at(parent), id, req).await
             }
 
             /// Replaces its value at this (strictly narrower) place.
             #[utoipa::path(post, path = concat!($item, "/override"), operation_id = $override, tag = $tag,
                 params(($parent = Uuid, Path), ($param = Uuid, Path)), request_body = ValueRequest,
-                responses((status = 201, body = $response), ApiErrors))]
+                responses((status = 201, body = LegacyVariable), ApiErrors))]
             pub async fn override_variable(
                 state: State,
                 caller: Caller,
                 Ids((parent, id)): Ids<(Uuid, Uuid)>,
                 Body(req): Body<ValueRequest>,
-            ) -> ApiResult<(StatusCode, Json<Response>)> {
+            ) -> ApiResult<(StatusCode, Json<LegacyVariable>)> {
                 super::override_variable(&state, &caller, at(parent), id, req).await
             }
         }
@@ -210,7 +207,6 @@ macro_rules! legacy_scope {
             $variables,
             slipway_model::variable::VariableScope::$scope,
             secret = false,
-            slipway_api_types::EnvironmentVariable,
             tag = concat!($name, " environment variables"),
             collection = concat!($base, "/environmentVariable"),
             item = concat!($base, "/environmentVariable/{environmentVariableId}"),
@@ -229,7 +225,6 @@ macro_rules! legacy_scope {
             $secrets,
             slipway_model::variable::VariableScope::$scope,
             secret = true,
-            slipway_api_types::Secret,
             tag = concat!($name, " secrets"),
             collection = concat!($base, "/secret"),
             item = concat!($base, "/secret/{secretId}"),
