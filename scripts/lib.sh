@@ -44,8 +44,9 @@ ensure_rust() {
 # count as present when their commands are, whichever package brought them.
 ensure_system_packages() {
   # busybox-static: the static binary test images are made of; docker-registry
-  # and openssl: a real registry (over TLS) for push and pull tests.
-  apt_install git gcc libc6-dev ca-certificates curl busybox-static docker-registry openssl
+  # and openssl: a real registry (over TLS) for push and pull tests; mmdebstrap:
+  # the database images (`slipway images build`).
+  apt_install git gcc libc6-dev ca-certificates curl busybox-static docker-registry openssl mmdebstrap
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     apt_install nodejs npm

@@ -16,7 +16,7 @@ data_dir="${SLIPWAY_DATA_DIR:-$HOME/.local/share/slipway}"
 url="http://$listen"
 bin_dir="$HOME/.local/bin"
 
-apt_install git gcc libc6-dev ca-certificates curl python3 busybox-static
+apt_install git gcc libc6-dev ca-certificates curl python3 busybox-static mmdebstrap
 ensure_rust
 log "container engine"
 bash scripts/setup-engine.sh >/dev/null
@@ -27,12 +27,16 @@ mkdir -p "$bin_dir" "$data_dir"
 install -m 0755 "$CARGO_TARGET_DIR/release/slipway" "$bin_dir/slipway"
 export PATH="$bin_dir:$PATH"
 
+# Database images from the host's Debian packages: databases run without a registry.
+log "database images (PostgreSQL 15, MySQL as MariaDB 10.11, Redis 7)"
+slipway images build
+
 if curl -fsS "$url/healthz" >/dev/null 2>&1; then
   log "a server already answers on $url"
 else
   log "starting slipway server on $url, edge on $edge_listen (log: $data_dir/server.log)"
   nohup slipway server --listen "$listen" --edge-listen "$edge_listen" --data-dir "$data_dir" \
-    >>"$data_dir/server.log" 2>&1 &
+    --local-database-images >>"$data_dir/server.log" 2>&1 &
   echo $! >"$data_dir/server.pid"
   for _ in $(seq 1 100); do
     curl -fsS "$url/healthz" >/dev/null 2>&1 && break

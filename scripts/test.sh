@@ -24,6 +24,14 @@ cargo fmt --all -- --check
 log "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# Every test may rely on localhost/slipway/{postgresql:15,mysql:10.11,redis:7}
+# in each engine: made once from the host's Debian packages (about a minute,
+# then cached), imported into the next engine in seconds, skipped when current.
+log "database images from Debian packages, into each engine"
+for endpoint in $SLIPWAY_TEST_ENGINES; do
+  cargo run -q --locked -p slipway-cli -- images build --engine "$endpoint"
+done
+
 log "cargo test (SQLite and PostgreSQL stores, API, CLI end to end)"
 cargo test --workspace --locked --no-fail-fast
 

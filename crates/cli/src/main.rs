@@ -30,6 +30,8 @@ enum Command {
     /// The key that encrypts secrets at rest (offline: stop the server first).
     #[command(subcommand)]
     Secrets(secrets::SecretsCommand),
+    /// Database images built from the host's Debian packages (no registry needed).
+    Images(commands::images::ImagesArgs),
     #[command(flatten)]
     Client(commands::ClientCommand),
 }
@@ -50,6 +52,7 @@ fn main() -> std::process::ExitCode {
             Command::Server(args) => server::run(args).await,
             Command::Admin(cmd) => admin::run(cmd).await,
             Command::Secrets(cmd) => secrets::run(cmd).await,
+            Command::Images(args) => commands::images::run(args).await,
             Command::Client(cmd) => commands::run(cmd).await,
         }
     });

@@ -1,21 +1,32 @@
-//! Images: inspect, pull, build from an in-memory tar context, tag, push.
+//! Images: inspect, pull, build from an in-memory tar context, import a root
+//! file system tarball, tag, push.
 //!
 //! Podman's compat API stores an unqualified name `x:1` as `docker.io/x:1`
 //! (and `docker.io/library/x:1` on pull), while Docker stores `x:1`. Callers
 //! should use fully qualified references (`localhost/slipway/app:abc`,
 //! `registry.internal:5000/app:abc`); lookups of unqualified ones try the
 //! spellings either engine may have stored.
+//!
+//! An import is a build, not `POST /images/create?fromSrc=-`: Podman 4.3's
+//! compat import ignores the `tag` parameter and reads bollard's
+//! newline-joined `changes` as one shell-form `CMD`, and Docker's refuses
+//! `STOPSIGNAL`. A build of `FROM scratch`, `ADD <tarball> /` and the changes,
+//! with the tarball streamed from disk inside the context, gives the same
+//! single-layer image on both engines.
 
 use std::collections::{HashMap, VecDeque};
+use std::path::Path;
 use std::time::Duration;
 
 use bollard::auth::DockerCredentials;
-use bollard::body_full;
+use bollard::models::BuildInfo;
 use bollard::models::ImageInspect;
 use bollard::query_parameters::{BuildImageOptions, CreateImageOptions, PushImageOptions, TagImageOptions};
+use bollard::{body_full, body_try_stream};
 use bytes::Bytes;
 use futures_util::StreamExt;
-use slipway_runtime::{BuildRequest, ImageRef, Progress, RegistryAuth, Result, RuntimeError};
+use slipway_runtime::{BuildRequest, ImageRef, Labels, Progress, RegistryAuth, Result, RuntimeError};
+use tokio::io::AsyncReadExt;
 
 use crate::errors::{self, is_not_found, is_transport};
 use crate::{DockerRuntime, EngineKind};
@@ -28,6 +39,15 @@ const PUSH_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 const TRANSFER_REQUEST_TIMEOUT: Duration = Duration::from_secs(2 * 60 * 60);
 /// Lines of build output kept to explain a failure the engine does not name.
 const BUILD_TAIL_LINES: usize = 20;
+/// The Dockerfile instructions an import may apply to the image's configuration.
+const IMPORT_CHANGES: &[&str] =
+    &["CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR"];
+/// The tarball's name inside an import's build context.
+const IMPORTED_TARBALL: &str = "rootfs.tar";
+/// How much of the tarball is read at a time while it streams to the engine.
+const IMPORT_CHUNK: usize = 1 << 20;
+/// The size of a tar block.
+const TAR_BLOCK: u64 = 512;
 
 /// A reference split into repository and tag or digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,11 +162,83 @@ fn image_ref(reference: &str, inspect: ImageInspect, kind: EngineKind) -> ImageR
     ImageRef { reference: reference.to_owned(), id: inspect.id.unwrap_or_default(), digest }
 }
 
+/// The Dockerfile of an import: the tarball added to an empty image, then
+/// `changes`; fails on anything but one allowed instruction per change.
+pub(crate) fn import_dockerfile(changes: &[String]) -> Result<String> {
+    let mut dockerfile = format!("FROM scratch\nADD {IMPORTED_TARBALL} /\n");
+    for change in changes {
+        let change = change.trim();
+        let instruction = change.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+        if change.contains(['\n', '\r']) || !IMPORT_CHANGES.contains(&instruction.as_str()) {
+            return Err(RuntimeError::Build(format!(
+                "unsupported image change `{change}`: one instruction among {} per change",
+                IMPORT_CHANGES.join(", ")
+            )));
+        }
+        dockerfile.push_str(change);
+        dockerfile.push('\n');
+    }
+    Ok(dockerfile)
+}
+
+/// The tar header of a regular file at `path` of `size` bytes.
+fn tar_header(path: &str, size: u64) -> std::io::Result<[u8; TAR_BLOCK as usize]> {
+    let mut header = tar::Header::new_ustar();
+    header.set_path(path)?;
+    header.set_size(size);
+    header.set_mode(0o644);
+    header.set_mtime(0);
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_cksum();
+    Ok(*header.as_bytes())
+}
+
+/// Zeros that complete a file of `size` bytes to whole tar blocks.
+fn tar_padding(size: u64) -> Vec<u8> {
+    vec![0; ((TAR_BLOCK - size % TAR_BLOCK) % TAR_BLOCK) as usize]
+}
+
+/// The build context of an import as a stream: the Dockerfile, then the
+/// tarball read from disk a chunk at a time (it may be hundreds of MB).
+async fn import_context(
+    tarball: &Path,
+    dockerfile: &str,
+) -> std::io::Result<impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static> {
+    let file = tokio::fs::File::open(tarball).await?;
+    let size = file.metadata().await?.len();
+    let mut head = Vec::with_capacity(3 * TAR_BLOCK as usize + dockerfile.len());
+    head.extend_from_slice(&tar_header("Dockerfile", dockerfile.len() as u64)?);
+    head.extend_from_slice(dockerfile.as_bytes());
+    head.extend(tar_padding(dockerfile.len() as u64));
+    head.extend_from_slice(&tar_header(IMPORTED_TARBALL, size)?);
+    let mut tail = tar_padding(size);
+    // The end of the archive: two empty blocks.
+    tail.extend_from_slice(&[0; 2 * TAR_BLOCK as usize]);
+    let content = futures_util::stream::try_unfold((file, size), |(mut file, left)| async move {
+        if left == 0 {
+            return Ok(None);
+        }
+        let mut chunk = vec![0; IMPORT_CHUNK.min(usize::try_from(left).unwrap_or(IMPORT_CHUNK))];
+        let read = file.read(&mut chunk).await?;
+        if read == 0 {
+            let message = format!("the tarball ended {left} bytes early: it changed while it was read");
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, message));
+        }
+        chunk.truncate(read);
+        Ok(Some((Bytes::from(chunk), (file, left - read as u64))))
+    });
+    let stream = futures_util::stream::once(async { Ok(Bytes::from(head)) })
+        .chain(content)
+        .chain(futures_util::stream::once(async { Ok(Bytes::from(tail)) }));
+    Ok(stream)
+}
+
 impl DockerRuntime {
-    pub(crate) async fn image_impl(&self, reference: &str) -> Result<Option<ImageRef>> {
+    /// The engine's description of the image with this reference or id, if present.
+    async fn inspect_image(&self, reference: &str) -> Result<Option<ImageInspect>> {
         for name in lookup_names(reference) {
             match self.docker.inspect_image(&name).await {
-                Ok(inspect) => return Ok(Some(image_ref(reference, inspect, self.kind))),
+                Ok(inspect) => return Ok(Some(inspect)),
                 Err(e) if is_not_found(&e) => continue,
                 // Podman answers 500 for some malformed names instead of 404.
                 Err(e) if errors::status(&e) == Some(500) && name != reference => continue,
@@ -154,6 +246,15 @@ impl DockerRuntime {
             }
         }
         Ok(None)
+    }
+
+    pub(crate) async fn image_impl(&self, reference: &str) -> Result<Option<ImageRef>> {
+        Ok(self.inspect_image(reference).await?.map(|inspect| image_ref(reference, inspect, self.kind)))
+    }
+
+    pub(crate) async fn image_labels_impl(&self, reference: &str) -> Result<Option<Labels>> {
+        let inspect = self.inspect_image(reference).await?;
+        Ok(inspect.map(|i| i.config.and_then(|c| c.labels).unwrap_or_default().into_iter().collect()))
     }
 
     pub(crate) async fn pull_impl(
@@ -216,7 +317,42 @@ impl DockerRuntime {
             ..Default::default()
         };
         let client = self.patient(TRANSFER_REQUEST_TIMEOUT);
-        let mut stream = client.build_image(options, None, Some(body_full(Bytes::from(request.context))));
+        let stream = client.build_image(options, None, Some(body_full(Bytes::from(request.context))));
+        self.follow_build(stream, &request.tag, progress).await
+    }
+
+    pub(crate) async fn import_image_impl(
+        &self,
+        tarball: &Path,
+        reference: &str,
+        changes: &[String],
+        progress: Progress<'_>,
+    ) -> Result<ImageRef> {
+        let dockerfile = import_dockerfile(changes)?;
+        let context = import_context(tarball, &dockerfile)
+            .await
+            .map_err(|e| RuntimeError::Build(format!("cannot read the tarball {}: {e}", tarball.display())))?;
+        let options = BuildImageOptions {
+            dockerfile: "Dockerfile".to_owned(),
+            t: Some(reference.to_owned()),
+            rm: true,
+            forcerm: true,
+            ..Default::default()
+        };
+        let client = self.patient(TRANSFER_REQUEST_TIMEOUT);
+        let stream = client.build_image(options, None, Some(body_try_stream(context)));
+        self.follow_build(stream, reference, progress).await
+    }
+
+    /// Follows a build to its end, streaming its output to `progress`;
+    /// returns the image tagged `tag`.
+    async fn follow_build(
+        &self,
+        stream: impl futures_util::Stream<Item = std::result::Result<BuildInfo, bollard::errors::Error>>,
+        tag: &str,
+        progress: Progress<'_>,
+    ) -> Result<ImageRef> {
+        let mut stream = std::pin::pin!(stream);
         let mut tail = VecDeque::new();
         let mut built_id = None;
         while let Some(item) = stream.next().await {
@@ -240,12 +376,12 @@ impl DockerRuntime {
                 }
             }
         }
-        match self.image_impl(&request.tag).await? {
+        match self.image_impl(tag).await? {
             Some(image) => Ok(image),
             None => {
                 let last = Vec::from(tail).join("\n");
                 let id = built_id.map(|id| format!(" (last image {id})")).unwrap_or_default();
-                Err(RuntimeError::Build(format!("the engine produced no image tagged {}{id}: {last}", request.tag)))
+                Err(RuntimeError::Build(format!("the engine produced no image tagged {tag}{id}: {last}")))
             }
         }
     }
@@ -366,6 +502,43 @@ mod tests {
         assert_eq!(digest_in_status(&status), Some(format!("sha256:{hex}").as_str()));
         assert_eq!(digest_in_status("Pushing 1.2MB"), None);
         assert_eq!(digest_in_status("digest: sha256:abc size: 1"), None);
+    }
+
+    #[test]
+    fn import_changes_become_the_dockerfile() {
+        let changes = ["CMD [\"postgres\"]".to_owned(), " env A=1 ".to_owned(), "LABEL a.b/c=d".to_owned()];
+        assert_eq!(
+            import_dockerfile(&changes).unwrap(),
+            "FROM scratch\nADD rootfs.tar /\nCMD [\"postgres\"]\nenv A=1\nLABEL a.b/c=d\n"
+        );
+        for bad in ["RUN rm -rf /", "COPY x /", "ENV A=1\nRUN true", "FROM busybox", ""] {
+            let error = import_dockerfile(&[bad.to_owned()]).expect_err(bad);
+            assert!(matches!(error, RuntimeError::Build(ref m) if m.contains("unsupported image change")), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_import_context_is_a_tar_archive_of_the_dockerfile_and_the_tarball() {
+        let path = std::env::temp_dir().join(format!("slipway-import-context-{}.tar", std::process::id()));
+        let content: Vec<u8> = (0..3 * IMPORT_CHUNK + 77).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &content).unwrap();
+        let stream = import_context(&path, "FROM scratch\n").await.unwrap();
+        let chunks: Vec<Bytes> = stream.map(|c| c.unwrap()).collect().await;
+        std::fs::remove_file(&path).unwrap();
+        let archive: Vec<u8> = chunks.concat();
+        assert_eq!(archive.len() % TAR_BLOCK as usize, 0);
+        let mut entries = Vec::new();
+        for entry in tar::Archive::new(archive.as_slice()).entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let name = entry.path().unwrap().to_string_lossy().into_owned();
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut data).unwrap();
+            entries.push((name, data));
+        }
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0], ("Dockerfile".to_owned(), b"FROM scratch\n".to_vec()));
+        assert_eq!(entries[1].0, IMPORTED_TARBALL);
+        assert!(entries[1].1 == content, "the tarball comes through unchanged");
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //!
 //! - `connect`: endpoint parsing, auto-detection, version negotiation, `info`.
 //! - `resources`: user-defined bridge networks and named volumes.
-//! - `images`: inspect, pull, build from an in-memory tar context, tag, push.
+//! - `images`: inspect, pull, build from an in-memory tar context, import a
+//!   root file system tarball (as a build: see the module), tag, push.
 //! - `instances`: create/start/inspect/list/stop/restart/remove/wait.
 //! - `logs`, `exec`, `usage`: observing a running instance.
 //! - `errors`: one mapping from bollard errors to [`RuntimeError`].
@@ -165,19 +166,7 @@ impl Runtime for DockerRuntime {
     }
 
     async fn build(&self, request: BuildRequest, progress: Progress<'_>) -> Result<ImageRef> {
-        // Podman's layer cache can lose a layer to a concurrent image removal
-        // between its lookup and its use ("layer not known"); the build itself
-        // is fine, so it is tried again.
-        let mut attempts = 0;
-        loop {
-            match self.build_impl(request.clone(), progress).await {
-                Err(RuntimeError::Build(message)) if message.contains("layer not known") && attempts < 2 => {
-                    attempts += 1;
-                    progress("build: the engine lost a cached layer to a concurrent removal; building again");
-                }
-                other => return other,
-            }
-        }
+        retry_lost_layers(progress, || self.build_impl(request.clone(), progress)).await
     }
 
     async fn remove_image(&self, reference: &str) -> Result<()> {
@@ -230,5 +219,39 @@ impl Runtime for DockerRuntime {
 
     async fn wait(&self, id: &str) -> Result<i64> {
         self.wait_impl(id).await
+    }
+
+    async fn import_image(
+        &self,
+        tarball: &std::path::Path,
+        reference: &str,
+        changes: &[String],
+        progress: Progress<'_>,
+    ) -> Result<ImageRef> {
+        retry_lost_layers(progress, || self.import_image_impl(tarball, reference, changes, progress)).await
+    }
+
+    async fn image_labels(&self, reference: &str) -> Result<Option<Labels>> {
+        self.image_labels_impl(reference).await
+    }
+}
+
+/// Runs a build again when it failed only because Podman's layer cache lost
+/// a layer to a concurrent image removal between its lookup and its use
+/// ("layer not known"): the build itself is fine.
+async fn retry_lost_layers<F, Fut>(progress: Progress<'_>, mut build: F) -> Result<ImageRef>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<ImageRef>>,
+{
+    let mut attempts = 0;
+    loop {
+        match build().await {
+            Err(RuntimeError::Build(message)) if message.contains("layer not known") && attempts < 2 => {
+                attempts += 1;
+                progress("build: the engine lost a cached layer to a concurrent removal; building again");
+            }
+            other => return other,
+        }
     }
 }

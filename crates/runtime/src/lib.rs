@@ -365,4 +365,18 @@ pub trait Runtime: Send + Sync + fmt::Debug {
     async fn usage(&self, id: &str) -> Result<Usage>;
     /// Waits for the instance to exit; returns its exit code.
     async fn wait(&self, id: &str) -> Result<i64>;
+
+    /// Makes an image of a root file system tarball (plain or compressed),
+    /// tagged `reference`, with `changes` applied to its configuration: one
+    /// Dockerfile instruction each, among `CMD`, `ENTRYPOINT`, `ENV`,
+    /// `EXPOSE`, `LABEL`, `STOPSIGNAL`, `USER`, `VOLUME` and `WORKDIR`.
+    async fn import_image(
+        &self,
+        tarball: &std::path::Path,
+        reference: &str,
+        changes: &[String],
+        progress: Progress<'_>,
+    ) -> Result<ImageRef>;
+    /// The labels of the image with this reference or id, if present.
+    async fn image_labels(&self, reference: &str) -> Result<Option<Labels>>;
 }

@@ -9,6 +9,7 @@ mod config;
 mod deploy;
 mod env;
 mod history;
+pub mod images;
 mod login;
 mod logs;
 mod org;

@@ -1,11 +1,11 @@
-//! The engine itself: identity, builds, pulls.
+//! The engine itself: identity, builds, imports, pulls.
 
 use std::time::{Duration, Instant};
 
 use slipway_runtime::{BuildRequest, Labels, Runtime, RuntimeError};
 use slipway_runtime_docker::{DockerRuntime, EngineKind};
 
-use crate::support::{IMAGE, on_each_engine, tar_context, test_image};
+use crate::support::{BB, IMAGE, on_each_engine, tar_context, test_image};
 
 #[tokio::test]
 async fn info_names_the_engine_and_its_api() {
@@ -108,6 +108,100 @@ async fn a_failed_build_carries_the_engine_message() {
         assert!(lines.iter().any(|l| l.contains("missing-file.txt")), "{lines:#?}");
     })
     .await;
+}
+
+/// A root file system tarball: the static busybox, a file, and a directory
+/// owned by uid 4242 (ownership must survive the import).
+fn rootfs_tarball(path: &std::path::Path) {
+    let busybox = std::fs::read("/bin/busybox")
+        .expect("/bin/busybox (static) is needed for the test image: apt-get install -y busybox-static");
+    let mut builder = tar::Builder::new(std::fs::File::create(path).expect("create the tarball"));
+    let mut entry = |path: &str, kind: tar::EntryType, mode: u32, uid: u64, data: &[u8]| {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(kind);
+        header.set_size(data.len() as u64);
+        header.set_mode(mode);
+        header.set_uid(uid);
+        header.set_gid(uid);
+        header.set_mtime(1_700_000_000);
+        header.set_cksum();
+        builder.append_data(&mut header, path, data).expect("tar entry");
+    };
+    entry("bin/", tar::EntryType::Directory, 0o755, 0, b"");
+    entry("bin/busybox", tar::EntryType::Regular, 0o755, 0, &busybox);
+    entry("etc/", tar::EntryType::Directory, 0o755, 0, b"");
+    entry("etc/motd", tar::EntryType::Regular, 0o644, 0, b"imported root fs\n");
+    entry("data/", tar::EntryType::Directory, 0o700, 4242, b"");
+    builder.into_inner().expect("finish the tarball");
+}
+
+#[tokio::test]
+async fn import_makes_an_image_of_a_root_file_system_tarball() {
+    on_each_engine("import", |scope| async move {
+        let runtime = &scope.runtime;
+        let tarball = std::env::temp_dir().join(format!("{}.tar", scope.id));
+        rootfs_tarball(&tarball);
+        let reference = scope.image_tag("imported");
+        let changes: Vec<String> = [
+            format!("ENTRYPOINT [\"{BB}\"]"),
+            "CMD [\"cat\", \"/etc/motd\"]".to_owned(),
+            "ENV GREETING=hello PATH=/bin".to_owned(),
+            "WORKDIR /data".to_owned(),
+            "EXPOSE 8080".to_owned(),
+            "VOLUME /data".to_owned(),
+            "STOPSIGNAL SIGINT".to_owned(),
+            format!("LABEL slipway.io/test-import={}", scope.id),
+        ]
+        .into();
+        let lines = std::sync::Mutex::new(Vec::new());
+        let imported =
+            runtime.import_image(&tarball, &reference, &changes, &|l| lines.lock().unwrap().push(l.to_owned())).await;
+        let _ = std::fs::remove_file(&tarball);
+        let imported = imported.expect("import");
+        assert_eq!(imported.reference, reference);
+        assert!(!lines.into_inner().unwrap().is_empty(), "the import reports progress");
+        let found = runtime.image(&reference).await.expect("lookup").expect("the imported image");
+        assert_eq!(found.id, imported.id);
+        let labels = runtime.image_labels(&reference).await.expect("labels").expect("the imported image");
+        assert_eq!(labels.get("slipway.io/test-import"), Some(&scope.id), "{labels:?}");
+        assert_eq!(runtime.image_labels("localhost/slipway-test/none:1").await.expect("labels"), None);
+
+        // The default command runs through the entrypoint.
+        let mut spec = scope.spec("motd", &[]).await;
+        spec.image = reference.clone();
+        let motd = runtime.start(&spec).await.expect("start the imported image");
+        assert_eq!(runtime.wait(&motd.id).await.expect("wait"), 0);
+        let printed = output(runtime, &motd.id).await;
+        assert_eq!(printed, ["imported root fs"]);
+
+        // The environment, working directory and ownership came through.
+        let script = format!("echo \"$GREETING $({BB} pwd) $({BB} stat -c %u:%a /data)\"");
+        let mut spec = scope.spec("env", &["sh", "-c", &script]).await;
+        spec.image = reference.clone();
+        let env = runtime.start(&spec).await.expect("start");
+        assert_eq!(runtime.wait(&env.id).await.expect("wait"), 0);
+        assert_eq!(output(runtime, &env.id).await, ["hello /data 4242:700"]);
+
+        // Anything but configuration is refused before the engine sees it.
+        let error = runtime
+            .import_image(&tarball, &scope.image_tag("bad"), &["RUN rm -rf /".to_owned()], &|_| {})
+            .await
+            .expect_err("RUN is not a change");
+        assert!(matches!(&error, RuntimeError::Build(m) if m.contains("RUN rm -rf /")), "{error:?}");
+        let error = runtime
+            .import_image(&tarball, &scope.image_tag("gone"), &[], &|_| {})
+            .await
+            .expect_err("the tarball is gone");
+        assert!(matches!(&error, RuntimeError::Build(m) if m.contains(&scope.id)), "{error:?}");
+    })
+    .await;
+}
+
+/// What an exited instance printed on standard output.
+async fn output(runtime: &DockerRuntime, id: &str) -> Vec<String> {
+    use futures_util::StreamExt;
+    let lines: Vec<_> = runtime.logs(id, Default::default()).await.expect("logs").collect().await;
+    lines.into_iter().map(|l| l.expect("log line").line).collect()
 }
 
 #[tokio::test]
