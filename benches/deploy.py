@@ -14,23 +14,25 @@ Standard library only. Measurements, not assertions: nothing here fails on a
 number.
 """
 
-import argparse
 import http.client
 import io
 import json
-import math
 import os
 import re
-import socket
 import subprocess
-import sys
 import tarfile
 import threading
 import time
 import urllib.parse
-from datetime import datetime
 
-BENCH_LABEL = "slipway-bench"
+import benchlib
+from benchlib import (BENCH_LABEL, LOG_NAME, MARK_CLAIMED, MARK_DONE, MARK_IMAGE_FROM_ENGINE, MARK_READY,
+                      MARK_STARTED, STAT_HEADER, Engine, State, deployment_failure, deployment_logs, finish_run,
+                      first_events, first_marks, fmt_ms, free_port, log, ms, now, open_run, phase_table,
+                      remove_labeled, save_results, start_report, stat_row, ts, wait_final)
+
+LOG_NAME[0] = "deploy-bench"
+
 IMAGE = "localhost/slipway-bench/web"
 PORT = 8080
 DOCKERFILE = (
@@ -42,191 +44,7 @@ GOAL_RATIO = 1.5
 GOAL_NOOP_MS = 300
 
 
-def log(msg):
-    print(f"[deploy-bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def now():
-    return time.time()
-
-
-def ts(value):
-    """An RFC 3339 timestamp from the API as epoch seconds."""
-    if value is None:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-
-
 # --------------------------------------------------------------------------- HTTP
-
-
-class UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout=120):
-        super().__init__("localhost", timeout=timeout)
-        self.unix_path = path
-
-    def connect(self):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self.unix_path)
-        self.sock = sock
-
-
-class Engine:
-    """The container engine's Docker-compatible API, over its unix socket."""
-
-    def __init__(self, socket_path):
-        self.path = socket_path
-
-    def call(self, method, path, body=None, content_type="application/json", ok=(200, 201, 204, 304)):
-        conn = UnixConnection(self.path)
-        try:
-            headers = {}
-            if body is not None and not isinstance(body, (bytes, bytearray)):
-                body = json.dumps(body).encode()
-            if body is not None:
-                headers["Content-Type"] = content_type
-            conn.request(method, "/v1.41" + path, body=body, headers=headers)
-            resp = conn.getresponse()
-            data = resp.read()
-        finally:
-            conn.close()
-        if resp.status not in ok:
-            raise RuntimeError(f"engine {method} {path}: {resp.status} {data[:300]!r}")
-        return resp.status, data
-
-    def json(self, method, path, body=None, ok=(200, 201, 204, 304)):
-        _, data = self.call(method, path, body, ok=ok)
-        return json.loads(data) if data.strip() else None
-
-    def build(self, tag, files):
-        """Builds an image from {path: (bytes, mode)} with the engine's /build."""
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w") as tar:
-            for name, (content, mode) in sorted(files.items()):
-                info = tarfile.TarInfo(name)
-                info.size = len(content)
-                info.mode = mode
-                info.mtime = 0
-                tar.addfile(info, io.BytesIO(content))
-        q = urllib.parse.urlencode({"t": tag, "rm": "1", "labels": json.dumps({BENCH_LABEL: "image"})})
-        _, data = self.call("POST", f"/build?{q}", buf.getvalue(), content_type="application/x-tar")
-        for line in data.decode(errors="replace").splitlines():
-            try:
-                msg = json.loads(line)
-            except ValueError:
-                continue
-            if msg.get("error"):
-                raise RuntimeError(f"building {tag}: {msg['error']}")
-
-    def image_id(self, ref):
-        status, data = self.call("GET", f"/images/{urllib.parse.quote(ref, safe='')}/json", ok=(200, 404))
-        return json.loads(data)["Id"] if status == 200 else None
-
-    def containers(self, label):
-        q = urllib.parse.urlencode({"all": "1", "filters": json.dumps({"label": [label]})})
-        return self.json("GET", f"/containers/json?{q}") or []
-
-    def remove_container(self, cid):
-        self.call("DELETE", f"/containers/{cid}?force=1&v=1", ok=(200, 204, 404))
-
-    def remove_image(self, ref):
-        self.call("DELETE", f"/images/{urllib.parse.quote(ref, safe='')}?force=1", ok=(200, 404, 409))
-
-    def remove_network(self, name):
-        self.call("DELETE", f"/networks/{name}", ok=(200, 204, 404, 409, 500))
-
-    def events(self, since, podman):
-        """Container events since `since` (epoch seconds), as
-        {id, name, status, t, release}. Podman ends the answer with
-        stream=false; Docker when it reaches `until`."""
-        q = {"since": str(int(since)), "filters": json.dumps({"type": ["container"]})}
-        if podman:
-            q["stream"] = "false"
-        else:
-            q["until"] = str(int(now()) + 1)
-        conn = UnixConnection(self.path, timeout=30)
-        try:
-            conn.request("GET", "/v1.41/events?" + urllib.parse.urlencode(q))
-            resp = conn.getresponse()
-            data = resp.read()
-        finally:
-            conn.close()
-        out = []
-        for line in data.decode(errors="replace").splitlines():
-            try:
-                e = json.loads(line)
-            except ValueError:
-                continue
-            actor = e.get("Actor") or {}
-            attrs = actor.get("Attributes") or {}
-            out.append({
-                "id": actor.get("ID") or e.get("id"),
-                "name": attrs.get("name"),
-                "status": e.get("status") or e.get("Action"),
-                "t": e["timeNano"] / 1e9,
-                "release": attrs.get("slipway.io/release"),
-            })
-        return out
-
-    def version(self):
-        v = self.json("GET", "/version") or {}
-        name = next((c.get("Name") for c in v.get("Components") or [] if "Engine" in (c.get("Name") or "")), None)
-        info = {"name": name or "Docker Engine", "version": v.get("Version"), "api": v.get("ApiVersion")}
-        try:  # Podman's own API says more.
-            conn = UnixConnection(self.path, timeout=10)
-            conn.request("GET", "/v4.0.0/libpod/info")
-            resp = conn.getresponse()
-            data = resp.read()
-            conn.close()
-            if resp.status == 200:
-                host = json.loads(data).get("host", {})
-                info["oci_runtime"] = (host.get("ociRuntime") or {}).get("name")
-                info["network_backend"] = host.get("networkBackend")
-                info["cgroup_manager"] = host.get("cgroupManager")
-                info["cgroups"] = host.get("cgroupVersion")
-        except (OSError, ValueError, http.client.HTTPException):
-            pass
-        return info
-
-
-class Api:
-    """Slipway's REST API; one keep-alive connection per thread."""
-
-    def __init__(self, url, token):
-        u = urllib.parse.urlparse(url)
-        self.host, self.port = u.hostname, u.port
-        self.token = token
-        self.local = threading.local()
-
-    def _conn(self):
-        conn = getattr(self.local, "conn", None)
-        if conn is None:
-            conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
-            self.local.conn = conn
-        return conn
-
-    def call(self, method, path, body=None, ok=(200, 201, 202, 204)):
-        headers = {"Authorization": f"Token {self.token}"}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        for attempt in range(2):
-            conn = self._conn()
-            try:
-                conn.request(method, path, body=data, headers=headers)
-                resp = conn.getresponse()
-                raw = resp.read()
-                break
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                self.local.conn = None
-                if attempt:
-                    raise
-        if resp.status not in ok:
-            raise RuntimeError(f"API {method} {path}: {resp.status} {raw[:500]!r}")
-        return json.loads(raw) if raw.strip() else None
 
 
 def get_body(port, host=None, timeout=2.0):
@@ -254,35 +72,25 @@ def wait_for_body(port, expected, poll, deadline, host=None):
     return None, polls
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-# --------------------------------------------------------------------------- state
-
-
-class State:
-    """What a run created, saved as it goes so that `cleanup` finds it."""
-
-    def __init__(self, out):
-        self.path = os.path.join(out, "state.json")
-        self.data = {}
-        if os.path.exists(self.path):
-            with open(self.path) as f:
-                self.data = json.load(f)
-
-    def set(self, key, value):
-        self.data[key] = value
-        with open(self.path + ".tmp", "w") as f:
-            json.dump(self.data, f, indent=1)
-        os.replace(self.path + ".tmp", self.path)
-
-    def get(self, key, default=None):
-        return self.data.get(key, default)
+def build_image(engine, tag, files):
+    """Builds an image from {path: (bytes, mode)} with the engine's /build."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, (content, mode) in sorted(files.items()):
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            info.mode = mode
+            info.mtime = 0
+            tar.addfile(info, io.BytesIO(content))
+    q = urllib.parse.urlencode({"t": tag, "rm": "1", "labels": json.dumps({BENCH_LABEL: "image"})})
+    _, data = engine.call("POST", f"/build?{q}", buf.getvalue(), content_type="application/x-tar")
+    for line in data.decode(errors="replace").splitlines():
+        try:
+            msg = json.loads(line)
+        except ValueError:
+            continue
+        if msg.get("error"):
+            raise RuntimeError(f"building {tag}: {msg['error']}")
 
 
 # --------------------------------------------------------------------------- setup
@@ -346,28 +154,6 @@ def ports():
 # --------------------------------------------------------------------------- measuring
 
 
-def deployment_logs(api, env_id, deployment_id):
-    lines = api.call("GET", f"/environment/{env_id}/logs?version={deployment_id}")
-    out = []
-    for line in lines:
-        msg = (line.get("message") or {}).get("safe_message") or (line.get("error") or {}).get("safe_message") or ""
-        out.append({"at": ts(line["timestamp"]), "message": msg})
-    return out
-
-
-def wait_final(api, deployment_id, poll, deadline):
-    """Polls GET /deployment/{id} until it ends: (time seen, deployment, polls)."""
-    polls = 0
-    while True:
-        d = api.call("GET", f"/deployment/{deployment_id}")
-        polls += 1
-        if d["status"] in ("SUCCEEDED", "FAILED", "CANCELED"):
-            return now(), d, polls
-        if now() > deadline:
-            return None, d, polls
-        time.sleep(poll)
-
-
 def slipway_run(api, env_id, path, body, expected, edge_port, edge_host, poll, timeout=120):
     """One deploy: POST, then watch the edge (for `expected`) and the
     deployment (for its end) at the same time."""
@@ -422,28 +208,23 @@ def raw_run(engine, ref, expected, poll, label_value, timeout=60):
 
 # Deployment log lines that mark the phases of a deploy (first match wins).
 MARKS = [
-    ("claimed", re.compile(r" started by worker-")),
+    MARK_CLAIMED,
     ("planned", re.compile(r"service\(s\) in \d+ stage\(s\)")),
     ("step", re.compile(r"^Deploy (container|application) `")),
     ("fetched", re.compile(r'^fetch: commit [0-9a-f]+ ".*" by ')),
-    ("image", re.compile(r"^(using .* from the engine|build cache hit for commit|built .* from commit)")),
+    ("image", re.compile(MARK_IMAGE_FROM_ENGINE.pattern + r"|^(build cache hit for commit|built .* from commit)")),
     ("noop", re.compile(r"^nothing changed")),
-    ("started", re.compile(r"^started \d+ instance\(s\)")),
-    ("ready", re.compile(r"instance\(s\) ready$")),
+    MARK_STARTED,
+    MARK_READY,
     ("switched", re.compile(r"now goes to the new revision$")),
     ("retired", re.compile(r"^stopped \d+ old instance\(s\)")),
-    ("done", re.compile(r"^done$")),
+    MARK_DONE,
     ("succeeded", re.compile(r"^succeeded in ")),
 ]
 
 
 def marks(logs):
-    found = {}
-    for line in logs:
-        for name, pattern in MARKS:
-            if name not in found and pattern.search(line["message"]):
-                found[name] = line["at"]
-    return found
+    return first_marks(logs, MARKS)
 
 
 def summarize(run):
@@ -453,7 +234,6 @@ def summarize(run):
     m = marks(run["logs"])
     created, started, finished = ts(d["created_at"]), ts(d["started_at"]), ts(d["finished_at"])
     step = (d.get("steps") or [{}])[0]
-    ms = lambda a, b: None if a is None or b is None else (b - a) * 1000  # noqa: E731
     out = {
         "status": d["status"],
         "to_first_200": ms(run["t0"], run.get("t_first_200")),
@@ -487,11 +267,7 @@ def engine_marks(run, events):
         mine = [e for e in events if release and e.get("release") == release]
     else:
         mine = [e for e in events if e["id"] == run.get("id")]
-    found = {}
-    for e in sorted(mine, key=lambda e: e["t"]):
-        if e["status"] in ("create", "init", "start") and e["status"] not in found:
-            found[e["status"]] = e["t"]
-    return found
+    return first_events(mine, ("create", "init", "start"))
 
 
 def engine_summary(run, events):
@@ -499,7 +275,6 @@ def engine_summary(run, events):
     ev = engine_marks(run, events)
     if "create" not in ev or "start" not in ev:
         return {}
-    ms = lambda a, b: None if a is None or b is None else (b - a) * 1000  # noqa: E731
     if "deployment" in run:
         m = marks(run["logs"])
         if "started" not in m:  # a no-op: the release's instance is an earlier one
@@ -517,7 +292,6 @@ def engine_summary(run, events):
 
 
 def summarize_raw(run):
-    ms = lambda a, b: None if a is None or b is None else (b - a) * 1000  # noqa: E731
     return {
         "to_first_200": ms(run["t0"], run["t_first_200"]),
         "create": ms(run["t0"], run["t_created"]),
@@ -530,24 +304,17 @@ def summarize_raw(run):
 
 
 def cmd_run(a):
-    out = os.path.abspath(a.out)
-    state = State(out)
-    engine = Engine(a.engine)
-    with open(a.token_file) as f:
-        api = Api(a.api, f.read().strip())
+    out, state, engine, api = open_run(a)
     results = {"runs": a.runs, "poll_ms": a.poll * 1000, "pause_s": a.pause, "engine": engine.version(), "cases": {}}
     t_begin = now()
 
     log("building the benchmark images on the engine")
     for v in ("1", "2"):
-        engine.build(f"{IMAGE}:{v}", image_files(a.busybox, f"v{v}"))
+        build_image(engine, f"{IMAGE}:{v}", image_files(a.busybox, f"v{v}"))
     state.set("images", [f"{IMAGE}:1", f"{IMAGE}:2"])
     results["image_ids"] = {v: engine.image_id(f"{IMAGE}:{v}") for v in ("1", "2")}
 
-    org = api.call("GET", "/organization")["results"][0]["id"]
-    name = f"deploy-bench-{int(now())}"
-    project = api.call("POST", f"/organization/{org}/project", {"name": name})["id"]
-    env = api.call("POST", f"/project/{project}/environment", {"name": "deploy-bench"})["id"]
+    org, env = api.new_environment("deploy-bench")
     state.set("environment_id", env)
     registries = api.call("GET", f"/organization/{org}/containerRegistry")["results"]
     local = next(r["id"] for r in registries if r["name"] == "local")
@@ -580,11 +347,8 @@ def cmd_run(a):
     app_host = urllib.parse.urlparse(app_link).hostname
 
     def checked(run, what):
-        s = summarize(run)
-        if s["status"] != "SUCCEEDED":
-            tail = "\n".join(f"  {line['message']}" for line in run["logs"][-15:])
-            raise RuntimeError(f"{what}: deployment {run['deployment_id']} ended {s['status']}\n{tail}")
-        return s
+        deployment_failure(run, what)
+        return summarize(run)
 
     def deploy_container(tag):
         return slipway_run(api, env, f"/container/{container}/deploy", {"image_tag": tag},
@@ -600,8 +364,7 @@ def cmd_run(a):
 
     def record(name, runs, summaries):
         results["cases"][name] = {"runs": runs, "summaries": summaries}
-        with open(os.path.join(out, "results.json"), "w") as f:
-            json.dump(results, f, indent=1)
+        save_results(out, results)
 
     # Warm-ups (not measured): the first deploy creates the network and the
     # environment's stages, the first build fills the build cache.
@@ -679,32 +442,11 @@ def cmd_run(a):
     record("app_noop", runs, sums)
 
     # The engine's own view of the instances' create, init and start.
-    try:
-        podman = "podman" in (results["engine"].get("name") or "").lower()
-        events = engine.events(t_begin - 1, podman)
-        ids = {r["id"] for r in raw_runs}
-        releases = {((r["deployment"].get("steps") or [{}])[0].get("release_id")) for c in results["cases"].values()
-                    for r in c["runs"] if "deployment" in r}
-        results["engine_events"] = [e for e in events if e["id"] in ids or (e["release"] and e["release"] in releases)]
-        with open(os.path.join(out, "results.json"), "w") as f:
-            json.dump(results, f, indent=1)
-    except (OSError, RuntimeError, ValueError, KeyError, http.client.HTTPException) as e:
-        log(f"cannot read the engine's events ({e}); the report goes without them")
-
-    # Tear down through the API: a delete deployment removes the instances.
-    log("deleting the benchmark environment")
-    try:
-        api.call("DELETE", f"/environment/{env}", ok=(200, 202, 204))
-        deadline = now() + 60
-        while now() < deadline:
-            try:
-                api.call("GET", f"/environment/{env}")
-            except RuntimeError:
-                break
-            time.sleep(0.2)
-    except RuntimeError as e:
-        log(f"cannot delete the environment through the API ({e}); cleanup removes what is left")
-    log(f"results in {os.path.join(out, 'results.json')}")
+    ids = {r["id"] for r in raw_runs}
+    releases = {((r["deployment"].get("steps") or [{}])[0].get("release_id")) for c in results["cases"].values()
+                for r in c["runs"] if "deployment" in r}
+    finish_run(out, results, engine, api, env, t_begin,
+               lambda e: e["id"] in ids or (e["release"] and e["release"] in releases))
 
 
 def cmd_cleanup(a):
@@ -714,12 +456,7 @@ def cmd_cleanup(a):
     env = state.get("environment_id")
     if env:
         labels.append(f"slipway.io/environment={env}")
-    for label in labels:
-        try:
-            for c in engine.containers(label):
-                engine.remove_container(c["Id"])
-        except (OSError, RuntimeError) as e:
-            log(f"cleanup: containers {label}: {e}")
+    remove_labeled(engine, labels)
     try:
         if env:
             engine.remove_network("slipway-" + env.replace("-", ""))
@@ -738,65 +475,14 @@ def cmd_cleanup(a):
 # --------------------------------------------------------------------------- report
 
 
-def stats(values):
-    v = sorted(x for x in values if x is not None)
-    if not v:
-        return None
-    n = len(v)
-    median = v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
-    p90 = v[max(0, math.ceil(0.9 * n) - 1)]
-    return {"n": n, "median": median, "p90": p90, "min": v[0], "max": v[-1]}
-
-
-def fmt_ms(x):
-    return "—" if x is None else f"{x:,.0f}"
-
-
-def stat_row(label, values, note=""):
-    s = stats(values)
-    if s is None:
-        return f"| {label} | — | — | — | — | 0 | {note} |"
-    return (f"| {label} | **{fmt_ms(s['median'])}** | {fmt_ms(s['p90'])} | {fmt_ms(s['min'])} | "
-            f"{fmt_ms(s['max'])} | {s['n']} | {note} |")
-
-
-def load_meta(out):
-    meta = {}
-    path = os.path.join(out, "meta.txt")
-    if os.path.exists(path):
-        with open(path) as f:
-            for line in f:
-                key, _, value = line.rstrip("\n").partition(" ")
-                meta[key] = value
-    return meta
-
-
 def cmd_report(a):
-    with open(os.path.join(a.out, "results.json")) as f:
-        results = json.load(f)
-    meta = load_meta(a.out)
-    cases = results["cases"]
-    events = results.get("engine_events") or []
-    for name, c in cases.items():  # recomputed, so that the report follows this file
-        c["summaries"] = [dict(summarize_raw(r) if name == "raw_engine" else summarize(r), **engine_summary(r, events))
-                          for r in c["runs"]]
-    col = lambda case, key: [s.get(key) for s in cases.get(case, {}).get("summaries", [])]  # noqa: E731
-    med = lambda case, key: (stats(col(case, key)) or {}).get("median")  # noqa: E731
-    e = results["engine"]
+    results, cases, col, med = start_report(a.out, lambda name, r, events: dict(
+        summarize_raw(r) if name == "raw_engine" else summarize(r), **engine_summary(r, events)))
     p = print
-    p(f"- Date: {meta.get('run.date', '?')}, Slipway commit `{meta.get('version.slipway', '?')}`")
-    p(f"- Machine: {meta.get('machine.cpus', '?')} CPUs ({meta.get('machine.cpu_model', '?')}), "
-      f"{int(meta.get('machine.mem_kb', 0)) / 1048576:.1f} GiB memory, Linux {meta.get('machine.kernel', '?')}; "
-      f"load average (1, 5, 15 min) {meta.get('run.loadavg', '?')} before the run, "
-      f"{meta.get('run.loadavg_after', '?')} after")
-    extra = ", ".join(f"{k} {e[k]}" for k in ("oci_runtime", "network_backend", "cgroup_manager") if e.get(k))
-    p(f"- Engine: {e.get('name')} {e.get('version')} (API {e.get('api')}{', ' + extra if extra else ''}"
-      f"{', cgroups ' + e['cgroups'] if e.get('cgroups') else ''})")
     p(f"- {results['runs']} measured runs per case after warm-ups; client polls every "
       f"{results['poll_ms']:.0f} ms (new connection per edge/port poll); {results['pause_s']} s pause between runs")
     p()
-    p("| Case | median ms | p90 ms | min ms | max ms | runs | |")
-    p("|---|--:|--:|--:|--:|--:|---|")
+    p(STAT_HEADER)
     p(stat_row("Raw engine: create + start + first 200 on a published port", col("raw_engine", "to_first_200"),
                "engine API over its socket"))
     p(stat_row("Prebuilt image: deploy → first 200 of the new revision through the edge",
@@ -862,13 +548,8 @@ def cmd_report(a):
     names = [("raw_engine", "raw engine"), ("container_deploy", "prebuilt deploy"),
              ("container_deploy_term", "prebuilt, SIGTERM-aware"), ("container_noop", "container no-op"),
              ("app_cache_hit", "cache-hit deploy"), ("app_noop", "application no-op")]
-    p("| Phase | " + " | ".join(n for _, n in names) + " |")
-    p("|---|" + "--:|" * len(names))
-    for label, key in phases:
-        cells = [fmt_ms(med(c, key)) for c, _ in names]
-        if all(x == "—" for x in cells):
-            continue
-        p(f"| {label} | " + " | ".join(cells) + " |")
+    for line in phase_table(phases, names, med):
+        p(line)
     bad = []
     for case, _ in names:
         for i, s in enumerate(cases.get(case, {}).get("summaries", [])):
@@ -881,27 +562,10 @@ def cmd_report(a):
         p("Warnings: " + "; ".join(bad))
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("run")
-    r.add_argument("--api", required=True)
+def run_args(r):
     r.add_argument("--edge-port", type=int, required=True)
-    r.add_argument("--token-file", required=True)
-    r.add_argument("--engine", required=True, help="the engine's unix socket path")
-    r.add_argument("--out", required=True)
-    r.add_argument("--runs", type=int, default=10)
     r.add_argument("--busybox", default="/usr/bin/busybox")
-    r.add_argument("--poll", type=float, default=0.01)
-    r.add_argument("--pause", type=float, default=1.0)
-    c = sub.add_parser("cleanup")
-    c.add_argument("--engine", required=True)
-    c.add_argument("--out", required=True)
-    rep = sub.add_parser("report")
-    rep.add_argument("out")
-    a = ap.parse_args()
-    {"run": cmd_run, "cleanup": cmd_cleanup, "report": cmd_report}[a.cmd](a)
 
 
 if __name__ == "__main__":
-    main()
+    benchlib.main(__doc__, {"run": cmd_run, "cleanup": cmd_cleanup, "report": cmd_report}, 10, run_args)

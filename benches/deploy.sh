@@ -36,59 +36,27 @@
 #   CARGO_TARGET_DIR  build directory                  (default: ~/.cache/slipway-target)
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/.." && pwd)"
-. "$repo/scripts/lib.sh"
+bench=deploy-bench
+. "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/benchlib.sh"
+here="$bench_here"
 
-runs="${BENCH_RUNS:-10}"
-poll="${BENCH_POLL:-0.01}"
-pause="${BENCH_PAUSE:-1}"
 busybox="${BENCH_BUSYBOX:-/usr/bin/busybox}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/slipway-target}"
-
-log() { printf '[deploy-bench %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-for tool in python3 curl git; do
-    command -v "$tool" >/dev/null || die "$tool is required"
-done
-
-out="${BENCH_OUT:-$(mktemp -d /tmp/slipway-deploy-bench.XXXXXX)}"
-mkdir -p "$out"
-out="$(cd "$out" && pwd)"
-meta="$out/meta.txt"
-: >"$meta"
-note() { echo "$1 $2" >>"$meta"; }
+bench_setup 10 git
 
 # --- cleanup: only what this script started ---------------------------------
-server_pid=""
-data=""
-engine_sock=""
 cleanup() {
     set +e
-    if [[ -n "$server_pid" ]]; then
-        kill "$server_pid" 2>/dev/null
-        wait "$server_pid" 2>/dev/null
-    fi
+    bench_stop_server
     if [[ -n "$engine_sock" ]]; then
         python3 "$here/deploy.py" cleanup --engine "$engine_sock" --out "$out"
     fi
-    [[ -n "$data" ]] && rm -rf "$data"
     rm -rf "$out/app-repo"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # --- engine, busybox, binary ---------------------------------------------------
-log "making sure the container engine runs (scripts/setup-engine.sh)"
-endpoint="$(bash "$repo/scripts/setup-engine.sh" | tail -n1)"
-[[ "$endpoint" == unix://* ]] || die "the engine answers at $endpoint; this benchmark needs a unix socket"
-engine_sock="${endpoint#unix://}"
-log "engine at $endpoint"
+bench_engine
 
 # Static: a 64-bit ELF file without a program interpreter (PT_INTERP).
 is_static() {
@@ -108,39 +76,9 @@ if ! is_static "$busybox"; then
     is_static "$busybox" || die "$busybox is not a static busybox (Debian: apt-get install busybox-static)"
 fi
 
-if [[ -n "${SLIPWAY_BIN:-}" ]]; then
-    slipway="$SLIPWAY_BIN"
-else
-    command -v cargo >/dev/null || die "cargo is required (or set SLIPWAY_BIN)"
-    log "building the release binary (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
-    (cd "$repo" && cargo build --release --quiet -p slipway-cli)
-    slipway="$CARGO_TARGET_DIR/release/slipway"
-fi
-[[ -x "$slipway" ]] || die "no binary at $slipway"
-
-# --- machine -----------------------------------------------------------------
-note machine.cpus "$(nproc)"
-note machine.cpu_model "$(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)"
-note machine.mem_kb "$(awk '/^MemTotal/{print $2}' /proc/meminfo)"
-note machine.kernel "$(uname -r)"
-note version.slipway "$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$repo" diff --quiet HEAD 2>/dev/null || echo '+dirty')"
-note run.date "$(date -u +%Y-%m-%dT%H:%MZ)"
-note run.loadavg "$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ',')"
-
-# --- the server ----------------------------------------------------------------
-data="$(mktemp -d /tmp/slipway-deploy-bench-data.XXXXXX)"
-api_port="$(free_port)"
-edge_port="$(free_port)"
-"$slipway" server --data-dir "$data" --listen "127.0.0.1:$api_port" --edge-listen "127.0.0.1:$edge_port" \
-    >"$out/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do
-    curl -fsS "http://127.0.0.1:$api_port/healthz" >/dev/null 2>&1 && break
-    kill -0 "$server_pid" 2>/dev/null || die "the server exited, see $out/server.log"
-    sleep 0.1
-done
-curl -fsS "http://127.0.0.1:$api_port/healthz" >/dev/null || die "the server did not come up, see $out/server.log"
-log "server pid $server_pid: API 127.0.0.1:$api_port, edge 127.0.0.1:$edge_port"
+bench_binary
+bench_machine
+bench_server
 
 # --- measure -------------------------------------------------------------------
 python3 "$here/deploy.py" run --api "http://127.0.0.1:$api_port" --edge-port "$edge_port" \
