@@ -123,15 +123,22 @@ async fn build_registry(ctx: &Ctx) -> Result<Option<RegistryTarget>, EngineError
     let registry: ContainerRegistry = ctx.inner.store.get(org, id).await?;
     let Some(url) = registry.spec.url.as_deref() else { return Ok(None) };
     let host = host_of(url);
-    Ok(Some(RegistryTarget { host_and_repo_prefix: format!("{host}/slipway"), auth: auth_of(&registry) }))
+    Ok(Some(RegistryTarget { host_and_repo_prefix: format!("{host}/slipway"), auth: auth_of(&ctx, &registry)? }))
 }
 
-fn auth_of(registry: &ContainerRegistry) -> Option<RegistryAuth> {
-    registry.spec.config.username.as_ref().map(|username| RegistryAuth {
+/// The registry's login, its password opened (sealed at rest; older
+/// plain values pass through).
+fn auth_of(ctx: &Ctx, registry: &ContainerRegistry) -> Result<Option<RegistryAuth>, EngineError> {
+    let Some(username) = registry.spec.config.username.as_ref() else { return Ok(None) };
+    let sealed = registry.spec.config.password.clone().unwrap_or_default();
+    let password = ctx.inner.secrets.open_or_plain(&sealed).map_err(|e| {
+        EngineError::failed(format!("cannot open the password of registry `{}`: {e}", registry.spec.name))
+    })?;
+    Ok(Some(RegistryAuth {
         server: host_of(registry.spec.url.as_deref().unwrap_or_default()),
         username: username.clone(),
-        password: registry.spec.config.password.clone().unwrap_or_default(),
-    })
+        password,
+    }))
 }
 
 async fn build(ctx: &Ctx, plan: &BuildPlan) -> Result<BuiltImage, EngineError> {
@@ -164,7 +171,7 @@ async fn fetch_image(ctx: &Ctx, registry_id: Uuid, name: &str, tag: &str) -> Res
         )));
     }
     ctx.info(&format!("pulling {reference}"));
-    let auth = auth_of(&registry);
+    let auth = auth_of(ctx, &registry)?;
     let log = ctx.clone();
     let progress = move |line: &str| log.info(line);
     Ok(runtime.pull(&reference, auth.as_ref(), &progress).await?)
