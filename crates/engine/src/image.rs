@@ -123,7 +123,7 @@ async fn build_registry(ctx: &Ctx) -> Result<Option<RegistryTarget>, EngineError
     let registry: ContainerRegistry = ctx.inner.store.get(org, id).await?;
     let Some(url) = registry.spec.url.as_deref() else { return Ok(None) };
     let host = host_of(url);
-    Ok(Some(RegistryTarget { host_and_repo_prefix: format!("{host}/slipway"), auth: auth_of(&ctx, &registry)? }))
+    Ok(Some(RegistryTarget { host_and_repo_prefix: format!("{host}/slipway"), auth: auth_of(ctx, &registry)? }))
 }
 
 /// The registry's login, its password opened (sealed at rest; older
