@@ -87,12 +87,12 @@ async fn applications_reach_postgresql_mysql_and_redis_through_built_ins_and_the
     let d = h.deploy(vec![]).await;
     assert_eq!(d.status, DeploymentStatus::Succeeded, "{:#?}", h.log_of(&d).await);
 
-    let psql = format!(r#"psql "$QOVERY_POSTGRESQL_Z{}_DATABASE_URL_INTERNAL" -v ON_ERROR_STOP=1 -Atc"#, z(&pg));
+    let psql = format!(r#"psql "$QOVERY_POSTGRESQL_{}_DATABASE_URL_INTERNAL" -v ON_ERROR_STOP=1 -Atc"#, z(&pg));
     let mysql = format!(
-        r#"MYSQL_PWD="$QOVERY_MYSQL_Z{z}_PASSWORD" mariadb -h "$QOVERY_MYSQL_Z{z}_HOST_INTERNAL" -P "$QOVERY_MYSQL_Z{z}_PORT" -u "$QOVERY_MYSQL_Z{z}_LOGIN" -N -B "$QOVERY_MYSQL_Z{z}_DEFAULT_DATABASE_NAME" -e"#,
+        r#"MYSQL_PWD="$QOVERY_MYSQL_{z}_PASSWORD" mariadb -h "$QOVERY_MYSQL_{z}_HOST_INTERNAL" -P "$QOVERY_MYSQL_{z}_PORT" -u "$QOVERY_MYSQL_{z}_LOGIN" -N -B "$QOVERY_MYSQL_{z}_DEFAULT_DATABASE_NAME" -e"#,
         z = z(&my)
     );
-    let redis_cli = format!(r#"redis-cli --no-auth-warning -u "$QOVERY_REDIS_Z{}_DATABASE_URL_INTERNAL""#, z(&redis));
+    let redis_cli = format!(r#"redis-cli --no-auth-warning -u "$QOVERY_REDIS_{}_DATABASE_URL_INTERNAL""#, z(&redis));
 
     sh_eventually(&h, &pg_app, &format!("{psql} 'CREATE TABLE t (v text); INSERT INTO t VALUES ($$kept$$)'")).await;
     sh_eventually(&h, &my_app, &format!("{mysql} 'CREATE TABLE t (v text); INSERT INTO t VALUES (\"kept\")'")).await;
@@ -106,7 +106,7 @@ async fn applications_reach_postgresql_mysql_and_redis_through_built_ins_and_the
 
     // A wrong password is refused: the built-ins carry the real one.
     let wrong = format!(
-        r#"psql "postgresql://slipway:wrong@$QOVERY_POSTGRESQL_Z{}_HOST_INTERNAL:5432/postgres" -c 'SELECT 1' 2>&1 || echo refused"#,
+        r#"psql "postgresql://slipway:wrong@$QOVERY_POSTGRESQL_{}_HOST_INTERNAL:5432/postgres" -c 'SELECT 1' 2>&1 || echo refused"#,
         z(&pg)
     );
     assert!(sh(&h, &pg_app, &wrong).await.contains("refused"));
@@ -259,11 +259,11 @@ async fn managed_postgresql_gets_a_database_and_role_that_delete_drops_and_forei
     assert!(server_has(&pg.admin_url(), "database", &name).await);
     assert!(server_has(&pg.admin_url(), "role", &name).await);
 
-    let psql = format!(r#"psql "$QOVERY_POSTGRESQL_Z{}_DATABASE_URL_INTERNAL" -v ON_ERROR_STOP=1 -Atc"#, z(&db));
+    let psql = format!(r#"psql "$QOVERY_POSTGRESQL_{}_DATABASE_URL_INTERNAL" -v ON_ERROR_STOP=1 -Atc"#, z(&db));
     sh_eventually(&h, &app, &format!("{psql} 'CREATE TABLE t (v text); INSERT INTO t VALUES ($$stored$$)'")).await;
     assert_eq!(sh(&h, &app, &format!("{psql} 'SELECT v FROM t'")).await.trim(), "stored");
     // The role owns its database and nothing else.
-    let url = sh(&h, &app, &format!("printf %s \"$QOVERY_POSTGRESQL_Z{}_DATABASE_URL_INTERNAL\"", z(&db))).await;
+    let url = sh(&h, &app, &format!("printf %s \"$QOVERY_POSTGRESQL_{}_DATABASE_URL_INTERNAL\"", z(&db))).await;
     assert!(url.contains(&format!("/{name}")), "{url}");
     let other = sh(&h, &app, &format!(r#"{psql} 'CREATE DATABASE other' 2>&1 || echo refused"#)).await;
     assert!(other.contains("refused"), "{other}");
