@@ -39,8 +39,37 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-/// Sets the `X-Forwarded-*` headers of a request the edge received over plain HTTP from `client`.
-pub(crate) fn set_forwarded(headers: &mut HeaderMap, client: IpAddr, original_host: &HeaderValue) {
+/// The scheme a client reached the edge with; the HTTPS listener puts it in a request's extensions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum ClientScheme {
+    /// The plain listener (no extension needed).
+    #[default]
+    Http,
+    /// The TLS listener.
+    Https,
+}
+
+impl ClientScheme {
+    /// The scheme recorded in a request's extensions (plain HTTP when none is).
+    pub(crate) fn of(extensions: &hyper::http::Extensions) -> Self {
+        extensions.get::<Self>().copied().unwrap_or_default()
+    }
+
+    fn as_header(self) -> HeaderValue {
+        match self {
+            Self::Http => HeaderValue::from_static("http"),
+            Self::Https => HeaderValue::from_static("https"),
+        }
+    }
+}
+
+/// Sets the `X-Forwarded-*` headers of a request the edge received from `client` over `scheme`.
+pub(crate) fn set_forwarded(
+    headers: &mut HeaderMap,
+    client: IpAddr,
+    original_host: &HeaderValue,
+    scheme: ClientScheme,
+) {
     let client = client.to_canonical().to_string();
     let mut chain: Vec<&str> = headers
         .get_all(&X_FORWARDED_FOR)
@@ -54,7 +83,7 @@ pub(crate) fn set_forwarded(headers: &mut HeaderMap, client: IpAddr, original_ho
     if let Ok(value) = HeaderValue::from_str(&chain) {
         headers.insert(X_FORWARDED_FOR, value);
     }
-    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    headers.insert(X_FORWARDED_PROTO, scheme.as_header());
     headers.insert(X_FORWARDED_HOST, original_host.clone());
 }
 
@@ -82,9 +111,11 @@ mod tests {
         headers.append(&X_FORWARDED_FOR, HeaderValue::from_static("10.0.0.2"));
         headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static("https"));
         let ip: IpAddr = "::ffff:192.0.2.7".parse().expect("ip");
-        set_forwarded(&mut headers, ip, &HeaderValue::from_static("App.Test:8080"));
+        set_forwarded(&mut headers, ip, &HeaderValue::from_static("App.Test:8080"), ClientScheme::Http);
         assert_eq!(headers[&X_FORWARDED_FOR], "10.0.0.1, 10.0.0.2, 192.0.2.7");
         assert_eq!(headers[&X_FORWARDED_PROTO], "http");
         assert_eq!(headers[&X_FORWARDED_HOST], "App.Test:8080");
+        set_forwarded(&mut headers, ip, &HeaderValue::from_static("app.test"), ClientScheme::Https);
+        assert_eq!(headers[&X_FORWARDED_PROTO], "https");
     }
 }

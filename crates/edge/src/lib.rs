@@ -56,9 +56,10 @@ mod listener;
 mod pages;
 mod proxy;
 mod table;
+mod tls;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -68,6 +69,10 @@ pub use drain::DrainOutcome;
 pub use error::EdgeError;
 pub use host::HostName;
 pub use table::{EdgeCounters, RouteCounters, RouteSnapshot, Router};
+pub use tls::{
+    ACME_ACCOUNT_NAME, AcmeConfig, CertificateInfo, CertificateStore, LOCAL_CA_NAME, MemoryCertificateStore, StoreError,
+    StoredCertificate, TlsConfig, TlsError, export_local_ca,
+};
 
 use proxy::Proxy;
 
@@ -76,6 +81,8 @@ use proxy::Proxy;
 pub struct Edge {
     router: Arc<Router>,
     proxy: Arc<Proxy>,
+    /// Certificates and ACME state, once [`Edge::enable_tls`] ran.
+    tls: Arc<OnceLock<Arc<tls::Tls>>>,
 }
 
 impl Default for Edge {
@@ -89,7 +96,7 @@ impl Edge {
     pub fn new(config: EdgeConfig) -> Self {
         let router = Arc::new(Router::new());
         let proxy = Arc::new(Proxy::new(Arc::clone(&router), config));
-        Self { router, proxy }
+        Self { router, proxy, tls: Arc::default() }
     }
 
     /// The route table this edge serves.
@@ -100,7 +107,10 @@ impl Edge {
     /// Replaces the backends of `host` atomically (creating the route if needed); duplicates are
     /// ignored. Applies to the next request, without restarting the listener or dropping connections.
     pub fn set_route(&self, host: &str, backends: impl IntoIterator<Item = SocketAddr>) -> Result<(), EdgeError> {
-        self.router.set_route(host, backends)
+        self.router.set_route(host, backends)?;
+        // A new host may need a certificate.
+        self.check_certificates();
+        Ok(())
     }
 
     /// Removes the route of `host`; returns whether it existed.
@@ -136,6 +146,6 @@ impl Edge {
     /// Serves HTTP/1.1 and h2c on `listener` until `shutdown` resolves; then stops accepting and lets
     /// in-flight requests finish (for at most [`EdgeConfig::shutdown_grace`]) before returning.
     pub async fn serve(&self, listener: TcpListener, shutdown: impl Future<Output = ()>) {
-        listener::serve(Arc::clone(&self.proxy), listener, shutdown).await;
+        listener::serve(Arc::clone(&self.proxy), Arc::clone(&self.tls), listener, shutdown).await;
     }
 }

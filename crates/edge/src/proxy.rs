@@ -96,7 +96,8 @@ impl Proxy {
             return Forwarded::page(&EdgePage::InvalidTarget, parts, 0);
         }
         strip_hop_by_hop(&mut parts.headers);
-        set_forwarded(&mut parts.headers, client.ip(), &host.original);
+        let scheme = crate::headers::ClientScheme::of(&parts.extensions);
+        set_forwarded(&mut parts.headers, client.ip(), &host.original, scheme);
         parts.headers.insert(HOST, host.original.clone());
         let body = HeldBody::new(body);
         let name = host.name.as_str();

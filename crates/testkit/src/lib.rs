@@ -1,13 +1,16 @@
 //! Real components for tests, started by the tests themselves.
 //!
 //! [`Registry`] runs Debian's `docker-registry` on loopback over TLS.
+//! [`Pebble`] runs a real ACME server and [`Dnsmasq`] the DNS server it resolves names with.
 //! [`postgres`] starts one throwaway PostgreSQL server per test process (with
 //! `initdb` and `pg_ctl` from the host's PostgreSQL packages) and hands each
 //! test its own fresh database. A watchdog shell stops the server and removes
 //! its files when the test process exits, however it exits.
 
+mod acme;
 mod registry;
 
+pub use acme::{Dnsmasq, Pebble, PebbleOptions};
 pub use registry::Registry;
 
 use std::net::TcpListener;

@@ -7,3 +7,4 @@ mod routing;
 mod shutdown;
 mod support;
 mod switch;
+mod tls;
