@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 /// One upstream address as the proxy sees it.
 #[derive(Debug)]
@@ -19,6 +19,12 @@ pub(crate) struct BackendState {
     /// Milliseconds since `epoch` until which the backend is tried last; 0 when healthy.
     cooling_until_ms: AtomicU64,
     epoch: Instant,
+    /// Tunnels (upgraded connections) open to the backend; each also counts in `in_flight`.
+    tunnels_open: AtomicUsize,
+    /// Failed exchanges in a row since the last good one.
+    failures_in_a_row: AtomicU32,
+    /// Bumped to ask the backend's tunnels (upgraded connections) to close.
+    tunnels: watch::Sender<u64>,
 }
 
 impl BackendState {
@@ -50,9 +56,44 @@ impl BackendState {
 
     /// Records a successful exchange: the backend leaves its cooldown.
     pub(crate) fn mark_reachable(&self) {
+        if self.failures_in_a_row.load(Ordering::Relaxed) != 0 {
+            self.failures_in_a_row.store(0, Ordering::Relaxed);
+        }
         if self.cooling_until_ms.load(Ordering::Relaxed) != 0 {
             self.cooling_until_ms.store(0, Ordering::Relaxed);
         }
+    }
+
+    /// Records a failed exchange (reset, no response, or a gateway error from the backend); returns
+    /// whether this failure ejected it: the `threshold`-th in a row while it was not already ejected.
+    pub(crate) fn mark_failed(&self, threshold: u32, cooldown: Duration) -> bool {
+        let in_a_row = self.failures_in_a_row.fetch_add(1, Ordering::Relaxed).saturating_add(1);
+        if in_a_row < threshold.max(1) || self.is_cooling(Instant::now()) {
+            return false;
+        }
+        self.mark_unreachable(cooldown);
+        true
+    }
+
+    /// A signal that changes when the backend's tunnels are asked to close.
+    pub(crate) fn tunnel_closer(&self) -> watch::Receiver<u64> {
+        self.tunnels.subscribe()
+    }
+
+    /// Counts an open tunnel until the returned guard is dropped.
+    pub(crate) fn tunnel_opened(self: &Arc<Self>) -> OpenTunnel {
+        self.tunnels_open.fetch_add(1, Ordering::SeqCst);
+        OpenTunnel(Arc::clone(self))
+    }
+
+    /// Tunnels open to the backend now.
+    pub(crate) fn tunnels_open(&self) -> usize {
+        self.tunnels_open.load(Ordering::SeqCst)
+    }
+
+    /// Asks every tunnel to this backend to close (at a message boundary where the protocol has one).
+    pub(crate) fn close_tunnels(&self) {
+        self.tunnels.send_modify(|generation| *generation += 1);
     }
 
     /// Resolves once no request is in flight to this backend.
@@ -98,6 +139,16 @@ impl Drop for InFlight {
     }
 }
 
+/// A tunnel open to a backend; dropping it ends the tunnel's count.
+#[derive(Debug)]
+pub(crate) struct OpenTunnel(Arc<BackendState>);
+
+impl Drop for OpenTunnel {
+    fn drop(&mut self) {
+        self.0.tunnels_open.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// Finds the shared state of a backend by address.
 ///
 /// Holds weak references: a backend's state lives as long as a route names it or a request is in flight
@@ -126,6 +177,9 @@ impl BackendRegistry {
             idle: Notify::new(),
             cooling_until_ms: AtomicU64::new(0),
             epoch: self.epoch,
+            failures_in_a_row: AtomicU32::new(0),
+            tunnels_open: AtomicUsize::new(0),
+            tunnels: watch::Sender::new(0),
         });
         backends.insert(addr, Arc::downgrade(&state));
         state
@@ -169,6 +223,21 @@ mod tests {
         assert!(!a.is_cooling(Instant::now() + Duration::from_secs(61)));
         a.mark_reachable();
         assert!(!a.is_cooling(Instant::now()));
+    }
+
+    #[test]
+    fn repeated_failures_eject_once_and_a_success_forgives() {
+        let registry = BackendRegistry::new();
+        let a = registry.resolve(addr(4));
+        let cooldown = Duration::from_secs(60);
+        assert!(!a.mark_failed(3, cooldown));
+        assert!(!a.mark_failed(3, cooldown));
+        a.mark_reachable();
+        assert!(!a.mark_failed(3, cooldown), "the count starts again after a success");
+        assert!(!a.mark_failed(3, cooldown));
+        assert!(a.mark_failed(3, cooldown), "the third failure in a row ejects");
+        assert!(a.is_cooling(Instant::now()));
+        assert!(!a.mark_failed(3, cooldown), "an ejected backend is not ejected again");
     }
 
     #[tokio::test]

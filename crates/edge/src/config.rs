@@ -10,8 +10,9 @@ pub struct EdgeConfig {
     /// Longest wait for an upstream's response headers once the request was sent; past it the client
     /// gets a 504 (default 60 s). Response bodies then stream without a deadline.
     pub response_timeout: Duration,
-    /// How long a backend that refused a connection is tried only after the route's other backends
-    /// (default 5 s). It is still used when no other backend is left, so this never causes a refusal.
+    /// How long an ejected backend (one that refused a connection, or failed repeatedly) is tried only
+    /// after the route's other backends (default 5 s). It is still used when no other backend is left,
+    /// so ejection never causes a refusal.
     pub backend_cooldown: Duration,
     /// How long an idle pooled upstream connection is kept (default 30 s).
     pub pool_idle_timeout: Duration,
@@ -20,6 +21,12 @@ pub struct EdgeConfig {
     /// After shutdown is requested, how long in-flight requests may take before their connections are
     /// closed (default 30 s).
     pub shutdown_grace: Duration,
+    /// Whether every request is logged (an `info` event of target `slipway_edge::access`; default on).
+    pub access_log: bool,
+    /// Consecutive failed exchanges with a backend (connection reset, no response, 502/503/504) after
+    /// which it is ejected: tried only when no other backend is left, for [`Self::backend_cooldown`]
+    /// (default 3). A refused connection ejects at once.
+    pub eject_after_failures: u32,
 }
 
 impl Default for EdgeConfig {
@@ -31,6 +38,8 @@ impl Default for EdgeConfig {
             pool_idle_timeout: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(30),
+            access_log: true,
+            eject_after_failures: 3,
         }
     }
 }

@@ -5,6 +5,11 @@ use std::time::{Duration, Instant};
 
 use crate::table::Router;
 
+/// After a drain's timeout, how long the backends' tunnels get to finish their message and close.
+const TUNNEL_CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// How often a drain looks whether the tunnels it closed are gone.
+const TUNNEL_CLOSE_POLL: Duration = Duration::from_millis(10);
+
 /// How a drain ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DrainOutcome {
@@ -15,7 +20,8 @@ pub enum DrainOutcome {
     },
     /// The timeout elapsed first; stopping the backends now cuts `in_flight` requests.
     TimedOut {
-        /// Requests still in flight to the drained backends at the timeout.
+        /// Requests and tunnels still in flight to the drained backends at the timeout. The tunnels
+        /// (websockets) were then asked to close at a message boundary.
         in_flight: usize,
         /// How long the drain waited (the timeout).
         waited: Duration,
@@ -63,10 +69,21 @@ pub(crate) fn drain(
         };
         let outcome = match tokio::time::timeout(timeout, wait_all).await {
             Ok(()) => DrainOutcome::Drained { waited: started.elapsed() },
-            Err(_) => DrainOutcome::TimedOut {
-                in_flight: states.iter().map(|state| state.in_flight()).sum(),
-                waited: started.elapsed(),
-            },
+            Err(_) => {
+                let in_flight = states.iter().map(|state| state.in_flight()).sum();
+                // Tunnels (websockets) stay up until now; close them cleanly, between messages, and
+                // give them a moment to say goodbye before the caller stops the backends.
+                for state in &states {
+                    state.close_tunnels();
+                }
+                let closed = async {
+                    while states.iter().any(|state| state.tunnels_open() > 0) {
+                        tokio::time::sleep(TUNNEL_CLOSE_POLL).await;
+                    }
+                };
+                let _ = tokio::time::timeout(TUNNEL_CLOSE_GRACE, closed).await;
+                DrainOutcome::TimedOut { in_flight, waited: started.elapsed() }
+            }
         };
         tracing::info!(backends = ?backends, outcome = ?outcome, "drain finished");
         outcome

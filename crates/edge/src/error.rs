@@ -11,4 +11,20 @@ pub enum EdgeError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A path prefix given to the route table is not usable.
+    #[error("`{path}` is not a valid route path: {reason}")]
+    InvalidPath {
+        /// The path as given.
+        path: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A TCP port could not be exposed.
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// Why binding failed.
+        reason: String,
+    },
 }

@@ -53,10 +53,13 @@ mod error;
 mod headers;
 mod host;
 mod listener;
+mod metrics;
 mod pages;
 mod proxy;
 mod table;
+mod tcp;
 mod tls;
+mod tunnel;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -68,10 +71,11 @@ pub use config::EdgeConfig;
 pub use drain::DrainOutcome;
 pub use error::EdgeError;
 pub use host::HostName;
+pub use proxy::ACCESS_LOG;
 pub use table::{EdgeCounters, RouteCounters, RouteSnapshot, Router};
 pub use tls::{
-    ACME_ACCOUNT_NAME, AcmeConfig, CertificateInfo, CertificateStore, LOCAL_CA_NAME, MemoryCertificateStore, StoreError,
-    StoredCertificate, TlsConfig, TlsError, export_local_ca,
+    ACME_ACCOUNT_NAME, AcmeConfig, CertificateInfo, CertificateStore, LOCAL_CA_NAME, MemoryCertificateStore,
+    StoreError, StoredCertificate, TlsConfig, TlsError, export_local_ca,
 };
 
 use proxy::Proxy;
@@ -83,6 +87,8 @@ pub struct Edge {
     proxy: Arc<Proxy>,
     /// Certificates and ACME state, once [`Edge::enable_tls`] ran.
     tls: Arc<OnceLock<Arc<tls::Tls>>>,
+    /// The exposed TCP ports.
+    tcp: Arc<tcp::TcpRoutes>,
 }
 
 impl Default for Edge {
@@ -96,7 +102,7 @@ impl Edge {
     pub fn new(config: EdgeConfig) -> Self {
         let router = Arc::new(Router::new());
         let proxy = Arc::new(Proxy::new(Arc::clone(&router), config));
-        Self { router, proxy, tls: Arc::default() }
+        Self { router, proxy, tls: Arc::default(), tcp: Arc::default() }
     }
 
     /// The route table this edge serves.
@@ -113,7 +119,43 @@ impl Edge {
         Ok(())
     }
 
-    /// Removes the route of `host`; returns whether it existed.
+    /// Replaces the backends that answer for `host` under the path `prefix` (the longest matching
+    /// prefix wins; `/api` matches `/api` and `/api/...`); with `rewrite`, the prefix is replaced by it
+    /// in the path sent upstream. Applies to the next request.
+    pub fn set_path_route(
+        &self,
+        host: &str,
+        prefix: &str,
+        rewrite: Option<&str>,
+        backends: impl IntoIterator<Item = SocketAddr>,
+    ) -> Result<(), EdgeError> {
+        self.router.set_path_route(host, prefix, rewrite, backends)
+    }
+
+    /// Exposes the TCP port `listen` (bound on first use; port 0 picks a free one) and sends its new
+    /// connections to `backends`, replacing what it had; open connections stay where they are.
+    /// Must be called within the tokio runtime. Returns the bound address.
+    pub fn set_tcp_route(&self, listen: SocketAddr, backends: Vec<SocketAddr>) -> Result<SocketAddr, EdgeError> {
+        let config = self.proxy.config();
+        self.tcp.set(&self.router, listen, backends, config.connect_timeout, config.backend_cooldown)
+    }
+
+    /// Stops exposing the TCP port `port`; returns whether it was exposed.
+    pub fn remove_tcp_route(&self, port: u16) -> bool {
+        self.tcp.remove(port)
+    }
+
+    /// The exposed TCP ports and their backends, sorted by port.
+    pub fn tcp_routes(&self) -> Vec<(u16, Vec<SocketAddr>)> {
+        self.tcp.list()
+    }
+
+    /// Removes the route of `host` under `prefix` only; returns whether it existed.
+    pub fn remove_path_route(&self, host: &str, prefix: &str) -> Result<bool, EdgeError> {
+        self.router.remove_path_route(host, prefix)
+    }
+
+    /// Removes every route of `host`; returns whether it had one.
     pub fn remove_route(&self, host: &str) -> Result<bool, EdgeError> {
         self.router.remove_route(host)
     }
@@ -131,6 +173,18 @@ impl Edge {
     /// Requests currently in flight to `backend`, over all routes.
     pub fn in_flight(&self, backend: SocketAddr) -> usize {
         self.router.in_flight(backend)
+    }
+
+    /// The edge's metrics in the Prometheus text format: requests by host and status class, latency
+    /// histograms by host, open tunnels, ejections, requests for unknown hosts.
+    pub fn metrics_text(&self) -> String {
+        self.router.metrics().render()
+    }
+
+    /// Whether `backend` is ejected now (it refused a connection or failed repeatedly, and is tried
+    /// only when no other backend of its route is left).
+    pub fn is_ejected(&self, backend: SocketAddr) -> bool {
+        self.router.backend_state(backend).is_some_and(|state| state.is_cooling(std::time::Instant::now()))
     }
 
     /// Resolves when no request is in flight to any of `backends`, or after `timeout` with the number

@@ -18,6 +18,8 @@ pub(crate) enum EdgePage {
     InvalidTarget,
     /// 404: no route for the host.
     UnknownHost(String),
+    /// 404: the host has routes, but none for this path.
+    UnknownPath(String, String),
     /// 503: the route lists no backend.
     NoBackend(String),
     /// 502: no backend of the route answered.
@@ -30,7 +32,7 @@ impl EdgePage {
     pub(crate) fn status(&self) -> StatusCode {
         match self {
             Self::MissingHost | Self::InvalidHost(_) | Self::InvalidTarget => StatusCode::BAD_REQUEST,
-            Self::UnknownHost(_) => StatusCode::NOT_FOUND,
+            Self::UnknownHost(_) | Self::UnknownPath(..) => StatusCode::NOT_FOUND,
             Self::NoBackend(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::GatewayTimeout(..) => StatusCode::GATEWAY_TIMEOUT,
@@ -44,6 +46,7 @@ impl EdgePage {
             Self::InvalidHost(_) => "invalid_host",
             Self::InvalidTarget => "invalid_target",
             Self::UnknownHost(_) => "unknown_host",
+            Self::UnknownPath(..) => "unknown_path",
             Self::NoBackend(_) => "no_backend",
             Self::BadGateway(_) => "bad_gateway",
             Self::GatewayTimeout(..) => "gateway_timeout",
@@ -58,6 +61,11 @@ impl EdgePage {
             Self::InvalidTarget => "The request target cannot be forwarded.".to_owned(),
             Self::UnknownHost(host) => {
                 format!("No Slipway service answers at `{host}`. Check the domain settings of the service.")
+            }
+            Self::UnknownPath(host, path) => {
+                format!(
+                    "No Slipway service at `{host}` answers for the path `{path}`. Check the service's public path."
+                )
             }
             Self::NoBackend(host) => format!("The service at `{host}` has no running instance right now."),
             Self::BadGateway(host) => format!("The service at `{host}` did not answer; it may be starting or down."),

@@ -6,21 +6,26 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use hyper::body::Incoming;
-use hyper::header::HOST;
+use hyper::header::{HOST, HeaderValue};
 use hyper::http::request::Parts;
 use hyper::http::uri::{PathAndQuery, Scheme};
-use hyper::{Method, Request, Response, Uri, Version};
+use hyper::upgrade::OnUpgrade;
+use hyper::{Method, Request, Response, StatusCode, Uri, Version};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-use crate::backend::InFlight;
+use crate::backend::{BackendState, InFlight};
 use crate::body::{EdgeBody, HeldBody, UpstreamBody};
 use crate::config::EdgeConfig;
-use crate::headers::{set_forwarded, strip_hop_by_hop};
+use crate::headers::{requested_upgrade, set_forwarded, set_upgrade, strip_hop_by_hop};
 use crate::host::{HostProblem, RequestHost, request_host};
 use crate::pages::EdgePage;
-use crate::table::{Attempt, Pick, Router};
+use crate::table::{Attempt, Pick, Rewrite, RouteShared, Router};
+use crate::tunnel::{self, Protocol};
+
+/// The tracing target of the access log: one event per request.
+pub const ACCESS_LOG: &str = "slipway_edge::access";
 
 /// Forwards requests to the backends the [`Router`] picks, over a pool of keep-alive connections.
 #[derive(Debug)]
@@ -35,11 +40,18 @@ struct Forwarded {
     response: Response<EdgeBody>,
     backend: Option<SocketAddr>,
     attempts: usize,
+    /// The route the request matched, whose metrics count it.
+    route: Option<Arc<RouteShared>>,
 }
 
 impl Forwarded {
     fn page(page: &EdgePage, parts: &Parts, attempts: usize) -> Self {
-        Self { response: page.response(Some(parts)), backend: None, attempts }
+        Self { response: page.response(Some(parts)), backend: None, attempts, route: None }
+    }
+
+    fn on(mut self, route: &Arc<RouteShared>) -> Self {
+        self.route = Some(Arc::clone(route));
+        self
     }
 }
 
@@ -77,25 +89,54 @@ impl Proxy {
             }
         };
         let forwarded = self.forward(&mut parts, body, &host, client).await;
-        tracing::debug!(
-            %method,
-            host = %host.name,
-            %path,
-            %client,
-            status = forwarded.response.status().as_u16(),
-            backend = ?forwarded.backend,
-            attempts = forwarded.attempts,
-            elapsed_ms = started.elapsed().as_millis(),
-            "request",
-        );
+        let status = forwarded.response.status().as_u16();
+        let elapsed = started.elapsed();
+        if let Some(route) = &forwarded.route {
+            route.metrics().record(status, elapsed);
+        }
+        if self.config.access_log {
+            tracing::info!(
+                target: ACCESS_LOG,
+                %method,
+                host = %host.name,
+                %path,
+                %client,
+                status,
+                backend = ?forwarded.backend,
+                attempts = forwarded.attempts,
+                elapsed_us = elapsed.as_micros(),
+            );
+        }
         forwarded.response
+    }
+
+    /// Counts a failed exchange with `backend`, ejecting it after too many in a row.
+    fn failed(&self, backend: &BackendState, host: &str) {
+        if backend.mark_failed(self.config.eject_after_failures, self.config.backend_cooldown) {
+            self.router.metrics().ejected();
+            tracing::warn!(
+                host,
+                backend = %backend.addr(),
+                failures = self.config.eject_after_failures,
+                cooldown_s = self.config.backend_cooldown.as_secs(),
+                "backend ejected after failing repeatedly",
+            );
+        }
     }
 
     async fn forward(&self, parts: &mut Parts, body: Incoming, host: &RequestHost, client: SocketAddr) -> Forwarded {
         if parts.method == Method::CONNECT {
             return Forwarded::page(&EdgePage::InvalidTarget, parts, 0);
         }
+        let upgrade = requested_upgrade(&parts.headers);
+        let mut client_upgrade = upgrade
+            .as_ref()
+            .and_then(|_| parts.extensions.remove::<OnUpgrade>())
+            .filter(|_| parts.version < Version::HTTP_2);
         strip_hop_by_hop(&mut parts.headers);
+        if let (Some(protocol), Some(_)) = (&upgrade, &client_upgrade) {
+            set_upgrade(&mut parts.headers, protocol.clone());
+        }
         let scheme = crate::headers::ClientScheme::of(&parts.extensions);
         set_forwarded(&mut parts.headers, client.ip(), &host.original, scheme);
         parts.headers.insert(HOST, host.original.clone());
@@ -103,12 +144,16 @@ impl Proxy {
         let name = host.name.as_str();
         let mut attempt = Attempt::default();
         loop {
-            let (in_flight, route) = match self.router.pick(&host.name, &mut attempt) {
-                Pick::Backend(in_flight, route) => {
+            let (in_flight, route, rewrite) = match self.router.pick(&host.name, parts.uri.path(), &mut attempt) {
+                Pick::Backend(in_flight, route, rewrite) => {
                     if attempt.count() > 1 {
                         route.record_retry();
                     }
-                    (in_flight, route)
+                    (in_flight, route, rewrite)
+                }
+                Pick::UnknownPath(route) => {
+                    let page = EdgePage::UnknownPath(name.to_owned(), parts.uri.path().to_owned());
+                    return Forwarded::page(&page, parts, 0).on(&route);
                 }
                 Pick::UnknownHost if attempt.count() == 0 => {
                     return Forwarded::page(&EdgePage::UnknownHost(name.to_owned()), parts, 0);
@@ -119,22 +164,22 @@ impl Proxy {
                 }
                 Pick::NoBackend(route) => {
                     route.record_failure();
-                    return Forwarded::page(&EdgePage::NoBackend(name.to_owned()), parts, 0);
+                    return Forwarded::page(&EdgePage::NoBackend(name.to_owned()), parts, 0).on(&route);
                 }
                 Pick::Exhausted(route) => {
                     route.record_failure();
                     tracing::warn!(host = name, attempts = attempt.count(), "no backend accepted a connection");
-                    return Forwarded::page(&EdgePage::BadGateway(name.to_owned()), parts, attempt.count());
+                    return Forwarded::page(&EdgePage::BadGateway(name.to_owned()), parts, attempt.count()).on(&route);
                 }
             };
             let backend = in_flight.backend().addr();
             let Some((upstream_body, body_sent)) = body.for_attempt() else {
                 // Unreachable in practice: attempts only repeat while the body is unread.
                 route.record_failure();
-                return Forwarded::page(&EdgePage::BadGateway(name.to_owned()), parts, attempt.count());
+                return Forwarded::page(&EdgePage::BadGateway(name.to_owned()), parts, attempt.count()).on(&route);
             };
-            let Some(request) = upstream_request(parts, backend, upstream_body) else {
-                return Forwarded::page(&EdgePage::InvalidTarget, parts, attempt.count());
+            let Some(request) = upstream_request(parts, backend, upstream_body, rewrite.as_ref()) else {
+                return Forwarded::page(&EdgePage::InvalidTarget, parts, attempt.count()).on(&route);
             };
             let response = self.client.request(request);
             let deadline = async {
@@ -146,17 +191,45 @@ impl Proxy {
                 () = deadline => None,
             };
             match outcome {
-                Some(Ok(response)) => {
-                    in_flight.backend().mark_reachable();
+                Some(Ok(mut response)) => {
+                    if is_gateway_error(response.status()) {
+                        self.failed(in_flight.backend(), name);
+                    } else {
+                        in_flight.backend().mark_reachable();
+                    }
+                    if response.status() == StatusCode::SWITCHING_PROTOCOLS
+                        && let (Some(protocol), Some(client_upgrade)) = (&upgrade, client_upgrade.take())
+                    {
+                        let upstream_upgrade = hyper::upgrade::on(&mut response);
+                        let tunnel = Protocol::of(protocol.as_bytes());
+                        let open = self.router.metrics().tunnel_opened();
+                        tokio::spawn(async move {
+                            tunnel::run(client_upgrade, upstream_upgrade, tunnel, in_flight).await;
+                            drop(open);
+                        });
+                        return Forwarded {
+                            response: switching_response(response, protocol.clone()),
+                            backend: Some(backend),
+                            attempts: attempt.count(),
+                            route: Some(route),
+                        };
+                    }
                     return Forwarded {
                         response: downstream_response(response, in_flight),
                         backend: Some(backend),
                         attempts: attempt.count(),
+                        route: Some(route),
                     };
                 }
                 Some(Err(error)) => {
                     if error.is_connect() {
+                        if !in_flight.backend().is_cooling(Instant::now()) {
+                            self.router.metrics().ejected();
+                            tracing::warn!(host = name, %backend, "backend ejected: it refused a connection");
+                        }
                         in_flight.backend().mark_unreachable(self.config.backend_cooldown);
+                    } else {
+                        self.failed(in_flight.backend(), name);
                     }
                     drop(in_flight);
                     if is_replayable(&error, &parts.method) && body.is_unread() {
@@ -165,13 +238,14 @@ impl Proxy {
                     }
                     route.record_failure();
                     tracing::warn!(host = name, %backend, error = %error_chain(&error), "upstream request failed");
-                    return Forwarded::page(&EdgePage::BadGateway(name.to_owned()), parts, attempt.count());
+                    return Forwarded::page(&EdgePage::BadGateway(name.to_owned()), parts, attempt.count()).on(&route);
                 }
                 None => {
                     route.record_failure();
                     let secs = self.config.response_timeout.as_secs();
                     tracing::warn!(host = name, %backend, timeout_s = secs, "upstream did not answer in time");
-                    return Forwarded::page(&EdgePage::GatewayTimeout(name.to_owned(), secs), parts, attempt.count());
+                    return Forwarded::page(&EdgePage::GatewayTimeout(name.to_owned(), secs), parts, attempt.count())
+                        .on(&route);
                 }
             }
         }
@@ -179,9 +253,19 @@ impl Proxy {
 }
 
 /// The request for one upstream attempt: same method, target and headers, over HTTP/1.1 to `backend`.
-fn upstream_request(parts: &Parts, backend: SocketAddr, body: UpstreamBody) -> Option<Request<UpstreamBody>> {
+fn upstream_request(
+    parts: &Parts,
+    backend: SocketAddr,
+    body: UpstreamBody,
+    rewrite: Option<&Rewrite>,
+) -> Option<Request<UpstreamBody>> {
     let path = parts.uri.path_and_query().map_or("/", PathAndQuery::as_str);
-    let uri = Uri::builder().scheme(Scheme::HTTP).authority(backend.to_string()).path_and_query(path).build().ok()?;
+    let uri = Uri::builder().scheme(Scheme::HTTP).authority(backend.to_string());
+    let uri = match rewrite {
+        Some(rewrite) => uri.path_and_query(rewrite.apply(path)),
+        None => uri.path_and_query(path),
+    };
+    let uri = uri.build().ok()?;
     let mut request = Request::new(body);
     *request.method_mut() = parts.method.clone();
     *request.uri_mut() = uri;
@@ -196,6 +280,20 @@ fn downstream_response(response: Response<Incoming>, in_flight: InFlight) -> Res
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     Response::from_parts(parts, EdgeBody::upstream(body, in_flight))
+}
+
+/// Whether an upstream's answer says that it could not serve the request (a gateway in front of the
+/// application, or the application itself, failing), which counts against the backend's health.
+fn is_gateway_error(status: StatusCode) -> bool {
+    matches!(status, StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT)
+}
+
+/// The upstream's `101 Switching Protocols` for the client, with the upgrade headers kept.
+fn switching_response(response: Response<Incoming>, protocol: HeaderValue) -> Response<EdgeBody> {
+    let (mut parts, _) = response.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    set_upgrade(&mut parts.headers, protocol);
+    Response::from_parts(parts, EdgeBody::page(""))
 }
 
 /// Whether a failed attempt certainly did not reach the application, so the request may go to another

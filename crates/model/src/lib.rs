@@ -12,6 +12,7 @@
 
 pub mod builtin;
 mod cluster;
+pub mod custom_domain;
 pub mod deployment;
 mod error;
 pub mod naming;

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use slipway_model::custom_domain::CustomDomain;
 use slipway_model::deployment::{DeploymentStage, Release};
 use slipway_model::service::database::{DatabaseCredentials, DatabaseServer};
 use slipway_model::variable::{Variable, VariableKind};
@@ -35,6 +36,8 @@ pub enum Table {
     Credentials,
     /// Database servers of a cluster (MANAGED databases).
     DatabaseServers,
+    /// Custom domains of a service; a domain is unique across the installation.
+    CustomDomains,
 }
 
 impl Table {
@@ -55,6 +58,7 @@ impl Table {
             Table::Variables => "variables",
             Table::Credentials => "database_credentials",
             Table::DatabaseServers => "database_servers",
+            Table::CustomDomains => "custom_domains",
         }
     }
 }
@@ -206,6 +210,16 @@ plain_record!(DatabaseServer, Table::DatabaseServers, "database server", |s| Key
     uses_id: None,
     name: s.name.clone(),
     created_at: s.created_at,
+});
+
+plain_record!(CustomDomain, Table::CustomDomains, "custom domain", |d| Key {
+    id: d.id,
+    organization_id: d.organization_id,
+    parent_id: d.service_id,
+    kind: "",
+    uses_id: None,
+    name: d.spec.domain.clone(),
+    created_at: d.created_at,
 });
 
 /// A service as stored: its metadata and its spec document.

@@ -7,4 +7,6 @@ mod routing;
 mod shutdown;
 mod support;
 mod switch;
+mod tcp;
+mod websocket;
 mod tls;

@@ -127,3 +127,43 @@ async fn h2c_clients_are_routed_by_authority() {
     assert_eq!(echo["headers"]["host"][0], "API.test:8443");
     assert_eq!(echo["headers"]["x-forwarded-host"][0], "API.test:8443");
 }
+
+#[tokio::test]
+async fn public_paths_route_by_prefix_and_rewrite_the_upstream_path() {
+    let edge = RunningEdge::start().await;
+    let web = Upstream::start("web").await;
+    let api = Upstream::start("api").await;
+    edge.edge.set_route("shop.test", [web.addr]).expect("route");
+    edge.edge.set_path_route("shop.test", "/api", Some("/"), [api.addr]).expect("path route");
+    let client = client();
+
+    // The upstream's /echo reports the target it received.
+    let echoed = edge.get(&client, "shop.test", "/api/echo?q=1").await.expect("reply").json();
+    assert_eq!((echoed["name"].as_str(), echoed["uri"].as_str()), (Some("api"), Some("/echo?q=1")));
+    let echoed = edge.get(&client, "shop.test", "/echo").await.expect("reply").json();
+    assert_eq!((echoed["name"].as_str(), echoed["uri"].as_str()), (Some("web"), Some("/echo")));
+    assert_eq!(edge.get(&client, "shop.test", "/apiary").await.expect("reply").text(), "web");
+
+    // Without the catch-all route, other paths get a clear 404.
+    assert!(edge.edge.remove_path_route("shop.test", "/").expect("remove"));
+    let reply = edge.get(&client, "shop.test", "/elsewhere").await.expect("reply");
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert!(reply.text().contains("/elsewhere"), "{}", reply.text());
+    assert_eq!(edge.get(&client, "shop.test", "/api").await.expect("reply").text(), "api");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_host_and_status_class() {
+    let edge = RunningEdge::start().await;
+    let web = Upstream::start("web").await;
+    edge.edge.set_route("metrics.test", [web.addr]).expect("route");
+    let client = client();
+    for _ in 0..3 {
+        assert_eq!(edge.get(&client, "metrics.test", "/").await.expect("reply").status, StatusCode::OK);
+    }
+    assert_eq!(edge.get(&client, "nobody.test", "/").await.expect("reply").status, StatusCode::NOT_FOUND);
+    let text = edge.edge.metrics_text();
+    assert!(text.contains(r#"slipway_edge_requests_total{host="metrics.test",class="2xx"} 3"#), "{text}");
+    assert!(text.contains(r#"slipway_edge_request_duration_seconds_count{host="metrics.test"} 3"#), "{text}");
+    assert!(text.contains("slipway_edge_unknown_host_requests_total 1"), "{text}");
+}

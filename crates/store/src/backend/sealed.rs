@@ -32,6 +32,7 @@ const DOCUMENT_TABLES: &[(&str, &str)] = &[
     ("variables", "id"),
     ("database_credentials", "id"),
     ("database_servers", "id"),
+    ("custom_domains", "id"),
 ];
 
 /// Applies `rewrite` to every string of `value` that starts with `prefix`;
