@@ -8,6 +8,7 @@
 //! fields: required-but-nullable fields are always present as `null`, and
 //! enums carry only documented values.
 
+mod custom_domain;
 mod database_server;
 mod deployment;
 mod history;
@@ -19,6 +20,7 @@ mod stage;
 mod status;
 mod variable;
 
+pub use custom_domain::*;
 pub use database_server::*;
 pub use deployment::*;
 pub use history::*;

@@ -10,6 +10,7 @@
 //! the OpenAPI document is generated from the same annotations.
 
 pub mod auth;
+pub mod domain_check;
 pub mod error;
 pub mod extract;
 pub mod openapi;
@@ -27,6 +28,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use domain_check::DnsResolver;
 pub use state::{ApiConfig, AppState, Inner};
 
 use crate::error::ApiError;
@@ -103,6 +105,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         services::job::routes,
         services::helm::routes,
         services::terraform::routes,
+        crate::routes::custom_domains::application::routes,
+        crate::routes::custom_domains::container::routes,
+        crate::routes::custom_domains::helm::routes,
     ]
     .into_iter()
     .fold(router, |router, kind| kind(router))

@@ -18,6 +18,8 @@ pub struct ApiConfig {
     /// Base domain of the services' generated host names, as the engine
     /// uses it (built-in variables name those hosts).
     pub base_domain: String,
+    /// Where custom domains' DNS records are looked up.
+    pub dns_resolver: crate::domain_check::DnsResolver,
 }
 
 impl Default for ApiConfig {
@@ -28,6 +30,7 @@ impl Default for ApiConfig {
             body_limit: 1024 * 1024,
             secrets: slipway_secrets::SecretBox::new(&slipway_secrets::generate_key(), &[]),
             base_domain: "localhost".to_owned(),
+            dns_resolver: Default::default(),
         }
     }
 }

@@ -91,10 +91,14 @@ pub struct ServerArgs {
     /// Redis 7) instead of pulling the official ones.
     #[arg(long, env = "SLIPWAY_LOCAL_DATABASE_IMAGES")]
     local_database_images: bool,
+    /// The DNS server (`ip:port`) custom domains' records are checked with.
+    /// Default: the system's resolvers (`/etc/resolv.conf`).
+    #[arg(long, env = "SLIPWAY_DNS_RESOLVER", value_name = "IP:PORT")]
+    dns_resolver: Option<SocketAddr>,
     /// A TOML file with any of the options above (`listen`, `data_dir`,
     /// `database_url`, `organization_name`, `edge_listen`, `base_domain`,
     /// `public_http_port`, `deployment_lease`, `body_limit`,
-    /// `local_database_images`, and `[database_images]`: `TYPE` or
+    /// `local_database_images`, `dns_resolver`, and `[database_images]`: `TYPE` or
     /// `TYPE:VERSION` → image reference, `{version}` replaced).
     #[arg(long, env = "SLIPWAY_CONFIG")]
     config: Option<PathBuf>,
@@ -114,6 +118,7 @@ struct FileConfig {
     deployment_lease: Option<u64>,
     body_limit: Option<usize>,
     local_database_images: Option<bool>,
+    dns_resolver: Option<SocketAddr>,
     #[serde(default)]
     database_images: std::collections::BTreeMap<String, String>,
 }
@@ -130,6 +135,7 @@ struct Settings {
     public_http_port: Option<u16>,
     deployment_lease: Option<u64>,
     body_limit: usize,
+    dns_resolver: Option<SocketAddr>,
     database_images: slipway_engine::DatabaseImages,
 }
 
@@ -158,6 +164,7 @@ impl ServerArgs {
             public_http_port: self.public_http_port.or(file.public_http_port),
             deployment_lease: self.deployment_lease.or(file.deployment_lease),
             body_limit: file.body_limit.unwrap_or(1024 * 1024),
+            dns_resolver: self.dns_resolver.or(file.dns_resolver),
             database_images: {
                 let base = if self.local_database_images || file.local_database_images.unwrap_or(false) {
                     slipway_engine::DatabaseImages::local()
@@ -291,6 +298,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
             body_limit: settings.body_limit,
             secrets,
             base_domain: settings.base_domain.clone(),
+            dns_resolver: settings
+                .dns_resolver
+                .map_or(slipway_api::DnsResolver::System, slipway_api::DnsResolver::Server),
         },
         engine,
     );

@@ -217,6 +217,12 @@ impl Engine {
         Ok(stages)
     }
 
+    /// Makes the edge stop answering at a custom domain that was removed or
+    /// renamed (a running service's new domains are routed by the monitor).
+    pub fn unroute_custom_domain(&self, domain: &str) {
+        self.inner.traffic.unroute(domain);
+    }
+
     /// The public URLs of a service, one per public HTTP port, default first.
     pub fn public_urls(&self, service: &Service) -> Vec<PublicUrl> {
         let Some(workload) = rollout::Workload::of(&service.spec) else { return Vec::new() };

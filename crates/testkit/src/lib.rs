@@ -1,6 +1,7 @@
 //! Real components for tests, started by the tests themselves.
 //!
 //! [`Registry`] runs Debian's `docker-registry` on loopback over TLS.
+//! [`DnsServer`] runs dnsmasq on loopback with chosen CNAME and host records.
 //! [`Pebble`] runs a real ACME server and [`Dnsmasq`] the DNS server it resolves names with.
 //! [`postgres`] starts one throwaway PostgreSQL server per test process (with
 //! `initdb` and `pg_ctl` from the host's PostgreSQL packages) and hands each
@@ -8,9 +9,11 @@
 //! its files when the test process exits, however it exits.
 
 mod acme;
+mod dns;
 mod registry;
 
 pub use acme::{Dnsmasq, Pebble, PebbleOptions};
+pub use dns::{DnsRecord, DnsServer};
 pub use registry::Registry;
 
 use std::net::TcpListener;

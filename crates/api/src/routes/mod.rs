@@ -1,6 +1,7 @@
 //! Handlers, grouped by the resources they serve.
 
 pub mod actions;
+pub mod custom_domains;
 pub mod database_servers;
 pub mod environments;
 pub mod history;

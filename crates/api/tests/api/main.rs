@@ -3,6 +3,7 @@
 mod actions;
 mod auth;
 mod bad_input;
+mod custom_domains;
 mod database_servers;
 mod errors;
 mod history;
