@@ -228,7 +228,7 @@ impl Engine {
         let Some(workload) = rollout::Workload::of(&service.spec) else { return Vec::new() };
         let port = self.inner.config.public_http_port;
         let default = workload.main_port().map(|p| p.internal_port);
-        let mut urls: Vec<PublicUrl> = rollout::public_routes(service, &workload, &self.inner.config.base_domain)
+        let mut urls: Vec<PublicUrl> = rollout::public_routes(service, &workload, &self.inner.config.base_domain, &[])
             .into_iter()
             .map(|r| PublicUrl {
                 url: if port == 80 { format!("http://{}", r.host) } else { format!("http://{}:{port}", r.host) },

@@ -117,7 +117,8 @@ pub(crate) async fn restore_routes(inner: &Arc<Inner>) -> Result<(), EngineError
             .into_iter()
             .filter(|i| i.state == InstanceState::Running && i.labels.get(label::RELEASE) == Some(&label))
             .collect();
-        for route in rollout::public_routes(&service, &workload, &inner.config.base_domain) {
+        let domains = rollout::custom_domains(&inner.store, &service).await;
+        for route in rollout::public_routes(&service, &workload, &inner.config.base_domain, &domains) {
             inner.traffic.route(&route.host, rollout::addresses(&running, route.port));
         }
     }
@@ -262,7 +263,8 @@ async fn watch_service(
     // Report what heal found before the slower work below.
     save_if_changed(inner, &mut state, &mut recorded).await?;
     let running = keep_replicas(&ctx, &release, &workload, running, restarting, &mut state).await;
-    for route in rollout::public_routes(&service, &workload, &inner.config.base_domain) {
+    let domains = rollout::custom_domains(&inner.store, &service).await;
+    for route in rollout::public_routes(&service, &workload, &inner.config.base_domain, &domains) {
         inner.traffic.route(&route.host, rollout::addresses(&running, route.port));
     }
     save_if_changed(inner, &mut state, &mut recorded).await
@@ -429,7 +431,7 @@ async fn keep_replicas(
         // Scale in: the newest instances leave the routes first, are drained, then stop.
         running.sort_by_key(|i| i.labels.get(label::REPLICA).and_then(|r| r.parse::<u32>().ok()).unwrap_or(0));
         let extra = running.split_off(want as usize);
-        rollout::switch_traffic(ctx, workload, &running);
+        rollout::switch_traffic(ctx, workload, &running).await;
         rollout::retire(ctx, workload, &extra).await;
     }
     state.replicas = want;

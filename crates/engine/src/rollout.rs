@@ -129,10 +129,17 @@ pub(crate) struct PublicRoute {
 }
 
 /// The public routes of a service: its default public port at
-/// `<name>-z<ID8>.<base domain>`, other public ports at `p<port>-` that.
-pub(crate) fn public_routes(service: &Service, workload: &Workload, base_domain: &str) -> Vec<PublicRoute> {
+/// `<name>-z<ID8>.<base domain>`, other public ports at `p<port>-` that,
+/// then each of its custom domains to the default public port (or, without
+/// one, the first public port).
+pub(crate) fn public_routes(
+    service: &Service,
+    workload: &Workload,
+    base_domain: &str,
+    custom_domains: &[String],
+) -> Vec<PublicRoute> {
     let default = workload.ports.iter().find(|p| p.publicly_accessible && p.is_default).map(|p| p.internal_port);
-    workload
+    let mut routes: Vec<PublicRoute> = workload
         .ports
         .iter()
         .filter(|p| p.publicly_accessible && matches!(p.protocol, PortProtocol::Http | PortProtocol::Grpc))
@@ -141,7 +148,31 @@ pub(crate) fn public_routes(service: &Service, workload: &Workload, base_domain:
             let host = if Some(p.internal_port) == default { host } else { format!("p{}-{host}", p.internal_port) };
             Some(PublicRoute { host, port: u16::try_from(p.internal_port).ok()? })
         })
-        .collect()
+        .collect();
+    let main = default.and_then(|p| u16::try_from(p).ok()).filter(|p| routes.iter().any(|r| r.port == *p));
+    if let Some(port) = main.or_else(|| routes.first().map(|r| r.port)) {
+        routes.extend(custom_domains.iter().map(|domain| PublicRoute { host: domain.clone(), port }));
+    }
+    routes
+}
+
+/// The custom domains of a service. A store failure is logged and leaves
+/// them out: the generated hosts keep being routed.
+pub(crate) async fn custom_domains(store: &slipway_store::Store, service: &Service) -> Vec<String> {
+    let filter = slipway_store::Filter::parent(service.id);
+    match store.list::<slipway_model::custom_domain::CustomDomain>(service.organization_id, filter).await {
+        Ok(domains) => domains.into_iter().map(|d| d.spec.domain).collect(),
+        Err(err) => {
+            tracing::warn!(service = %service.id, %err, "cannot load the service's custom domains");
+            Vec::new()
+        }
+    }
+}
+
+/// The public routes of the service `ctx` acts on, with its custom domains.
+async fn service_routes(ctx: &Ctx, workload: &Workload) -> Vec<PublicRoute> {
+    let domains = custom_domains(&ctx.inner.store, &ctx.service).await;
+    public_routes(&ctx.service, workload, &ctx.inner.config.base_domain, &domains)
 }
 
 /// The labels of an instance of `release`.
@@ -329,8 +360,8 @@ pub(crate) fn addresses(instances: &[Instance], port: u16) -> Vec<SocketAddr> {
 }
 
 /// Points every public route of the service at `instances`.
-pub(crate) fn switch_traffic(ctx: &Ctx, workload: &Workload, instances: &[Instance]) {
-    for route in public_routes(&ctx.service, workload, &ctx.inner.config.base_domain) {
+pub(crate) async fn switch_traffic(ctx: &Ctx, workload: &Workload, instances: &[Instance]) {
+    for route in service_routes(ctx, workload).await {
         ctx.inner.traffic.route(&route.host, addresses(instances, route.port));
         ctx.info(&format!("traffic for {} now goes to the new revision", route.host));
     }
@@ -388,16 +419,16 @@ pub(crate) async fn roll_out(
     let old = service_instances(ctx.runtime.as_ref(), ctx.service.id).await?;
     if !workload.storage.is_empty() && !old.is_empty() {
         ctx.warn("the service has persistent storage: the old revision stops before the new one starts");
-        for route in public_routes(&ctx.service, workload, &ctx.inner.config.base_domain) {
+        for route in service_routes(&ctx, workload).await {
             ctx.inner.traffic.unroute(&route.host);
         }
         retire(&ctx, workload, &old).await;
         let new = start_revision(&ctx, release, workload, replicas, 0).await?;
-        switch_traffic(&ctx, workload, &new);
+        switch_traffic(&ctx, workload, &new).await;
         return Ok(());
     }
     let new = start_revision(&ctx, release, workload, replicas, 0).await?;
-    switch_traffic(&ctx, workload, &new);
+    switch_traffic(&ctx, workload, &new).await;
     retire_in_background(&ctx, workload, old);
     Ok(())
 }
@@ -426,7 +457,7 @@ pub(crate) async fn take_down(ctx: &Ctx, workload: Option<&Workload>) -> Result<
     let old = service_instances(ctx.runtime.as_ref(), ctx.service.id).await?;
     match workload {
         Some(w) => {
-            for route in public_routes(&ctx.service, w, &ctx.inner.config.base_domain) {
+            for route in service_routes(ctx, w).await {
                 ctx.inner.traffic.unroute(&route.host);
             }
             retire(ctx, w, &old).await;
@@ -434,4 +465,68 @@ pub(crate) async fn take_down(ctx: &Ctx, workload: Option<&Workload>) -> Result<
         None => remove_all(ctx.runtime.as_ref(), &old).await,
     }
     Ok(old.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn container(ports: serde_json::Value) -> (Service, Workload) {
+        let body = serde_json::json!({
+            "name": "Web", "registry_id": Uuid::nil(), "image_name": "nginx", "tag": "1.27", "healthchecks": {},
+            "ports": ports,
+        });
+        let mut spec = ServiceSpec::from_json(ServiceType::Container, body).unwrap();
+        spec.prepare().unwrap();
+        let id: Uuid = "04308de2-0000-4000-8000-000000000001".parse().unwrap();
+        let now = slipway_model::now();
+        let service = Service {
+            id,
+            organization_id: Uuid::nil(),
+            project_id: Uuid::nil(),
+            environment_id: Uuid::nil(),
+            created_at: now,
+            updated_at: None,
+            spec,
+        };
+        let workload = Workload::of(&service.spec).unwrap();
+        (service, workload)
+    }
+
+    fn route(host: &str, port: u16) -> PublicRoute {
+        PublicRoute { host: host.into(), port }
+    }
+
+    #[test]
+    fn custom_domains_reach_the_default_public_port() {
+        let (service, workload) = container(serde_json::json!([
+            {"internal_port": 8080, "publicly_accessible": true, "is_default": true},
+            {"internal_port": 9090, "publicly_accessible": true},
+            {"internal_port": 5432, "publicly_accessible": false},
+        ]));
+        let domains = ["shop.example.com".to_owned(), "www.example.com".to_owned()];
+        assert_eq!(
+            public_routes(&service, &workload, "apps.test", &domains),
+            [
+                route("web-z04308de2.apps.test", 8080),
+                route("p9090-web-z04308de2.apps.test", 9090),
+                route("shop.example.com", 8080),
+                route("www.example.com", 8080),
+            ]
+        );
+        assert_eq!(public_routes(&service, &workload, "apps.test", &[]).len(), 2, "no domains, no extra routes");
+    }
+
+    #[test]
+    fn custom_domains_need_a_public_port() {
+        let (service, workload) =
+            container(serde_json::json!([{"internal_port": 8080, "publicly_accessible": false, "is_default": true}]));
+        assert_eq!(public_routes(&service, &workload, "apps.test", &["shop.example.com".to_owned()]), []);
+        let (service, workload) = container(serde_json::json!([
+            {"internal_port": 5432, "publicly_accessible": false, "is_default": true},
+            {"internal_port": 8080, "publicly_accessible": true},
+        ]));
+        let routes = public_routes(&service, &workload, "apps.test", &["shop.example.com".to_owned()]);
+        assert_eq!(routes.last(), Some(&route("shop.example.com", 8080)), "the first public port, without a default");
+    }
 }

@@ -243,7 +243,7 @@ async fn service_facts(
 
 fn first_public_host(service: &Service, base_domain: &str) -> Option<String> {
     let workload = crate::rollout::Workload::of(&service.spec)?;
-    crate::rollout::public_routes(service, &workload, base_domain).into_iter().next().map(|r| r.host)
+    crate::rollout::public_routes(service, &workload, base_domain, &[]).into_iter().next().map(|r| r.host)
 }
 
 /// The commit the service's current release was built from.
