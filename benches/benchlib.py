@@ -1,4 +1,5 @@
-"""What the benchmark drivers share (benches/deploy.py, benches/databases.py):
+"""What the benchmark drivers share (benches/deploy.py, benches/databases.py,
+benches/edge.py):
 the container engine's Docker-compatible API over its unix socket, Slipway's
 REST API, a run's saved state, deployment records and logs, statistics and
 the Markdown report's header. Standard library only.
@@ -442,19 +443,23 @@ def start_report(out, summarize):
     return (results, cases, *columns(cases))
 
 
-def header_lines(meta, engine):
-    """The report's first lines: when, which commit, the machine, the engine."""
-    extra = ", ".join(f"{k} {engine[k]}" for k in ("oci_runtime", "network_backend", "cgroup_manager")
-                      if engine.get(k))
-    return [
+def header_lines(meta, engine=None):
+    """The report's first lines: when, which commit, the machine, the
+    engine (when the benchmark uses one)."""
+    lines = [
         f"- Date: {meta.get('run.date', '?')}, Slipway commit `{meta.get('version.slipway', '?')}`",
         f"- Machine: {meta.get('machine.cpus', '?')} CPUs ({meta.get('machine.cpu_model', '?')}), "
         f"{int(meta.get('machine.mem_kb', 0)) / 1048576:.1f} GiB memory, Linux {meta.get('machine.kernel', '?')}; "
         f"load average (1, 5, 15 min) {meta.get('run.loadavg', '?')} before the run, "
         f"{meta.get('run.loadavg_after', '?')} after",
-        f"- Engine: {engine.get('name')} {engine.get('version')} (API {engine.get('api')}"
-        f"{', ' + extra if extra else ''}{', cgroups ' + engine['cgroups'] if engine.get('cgroups') else ''})",
     ]
+    if engine is not None:
+        extra = ", ".join(f"{k} {engine[k]}" for k in ("oci_runtime", "network_backend", "cgroup_manager")
+                          if engine.get(k))
+        lines.append(
+            f"- Engine: {engine.get('name')} {engine.get('version')} (API {engine.get('api')}"
+            f"{', ' + extra if extra else ''}{', cgroups ' + engine['cgroups'] if engine.get('cgroups') else ''})")
+    return lines
 
 
 # --------------------------------------------------------------------------- command line
