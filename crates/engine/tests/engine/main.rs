@@ -10,3 +10,4 @@ mod health;
 mod registry;
 mod scaling;
 mod support;
+mod websocket;
