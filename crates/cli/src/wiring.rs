@@ -2,12 +2,12 @@
 //! edge proxy. This is the only place that names both sides.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use slipway_engine::{Runtimes, Traffic};
+use slipway_engine::{Entry, Runtimes, Traffic};
 use slipway_model::Cluster;
 use slipway_runtime::{Runtime, RuntimeError};
 use slipway_runtime_docker::DockerRuntime;
@@ -33,20 +33,34 @@ impl Runtimes for DockerRuntimes {
     }
 }
 
-/// The edge proxy, as the engine drives it.
+/// The edge proxy, as the engine drives it; TCP entries listen on `tcp_ip`
+/// (the address the edge's HTTP listener is on).
 #[derive(Debug, Clone)]
-pub struct EdgeTraffic(pub slipway_edge::Edge);
+pub struct EdgeTraffic(pub slipway_edge::Edge, pub IpAddr);
 
 impl Traffic for EdgeTraffic {
-    fn route(&self, host: &str, backends: Vec<SocketAddr>) {
-        if let Err(err) = self.0.set_route(host, backends) {
-            tracing::error!(%err, host, "cannot route a host");
+    fn route(&self, entry: &Entry, backends: Vec<SocketAddr>) {
+        let done = match entry {
+            Entry::Http { host, path, rewrite } => {
+                self.0.set_only_path_route(host, path, rewrite.as_deref(), backends).map(|()| ())
+            }
+            Entry::Tcp { port } => self.0.set_tcp_route(SocketAddr::new(self.1, *port), backends).map(|_| ()),
+        };
+        if let Err(err) = done {
+            tracing::error!(%err, %entry, "cannot route an entry");
         }
     }
 
-    fn unroute(&self, host: &str) {
-        if let Err(err) = self.0.remove_route(host) {
-            tracing::error!(%err, host, "cannot remove a route");
+    fn unroute(&self, entry: &Entry) {
+        match entry {
+            Entry::Http { host, .. } => {
+                if let Err(err) = self.0.remove_route(host) {
+                    tracing::error!(%err, %entry, "cannot remove a route");
+                }
+            }
+            Entry::Tcp { port } => {
+                self.0.remove_tcp_route(*port);
+            }
         }
     }
 

@@ -150,6 +150,18 @@ impl Edge {
         self.tcp.list()
     }
 
+    /// Like [`Edge::set_path_route`], and the host's routes under other prefixes go in the same atomic
+    /// step: the host answers under `prefix` only (a service's port whose public path changed).
+    pub fn set_only_path_route(
+        &self,
+        host: &str,
+        prefix: &str,
+        rewrite: Option<&str>,
+        backends: impl IntoIterator<Item = SocketAddr>,
+    ) -> Result<(), EdgeError> {
+        self.router.set_only_path_route(host, prefix, rewrite, backends)
+    }
+
     /// Removes the route of `host` under `prefix` only; returns whether it existed.
     pub fn remove_path_route(&self, host: &str, prefix: &str) -> Result<bool, EdgeError> {
         self.router.remove_path_route(host, prefix)

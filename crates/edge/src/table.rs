@@ -221,6 +221,29 @@ impl Router {
         rewrite: Option<&str>,
         backends: impl IntoIterator<Item = SocketAddr>,
     ) -> Result<(), EdgeError> {
+        self.set_paths(host, prefix, rewrite, backends, false)
+    }
+
+    /// Like [`Self::set_path_route`], and the host's routes under other prefixes go, in the same
+    /// atomic step: the host answers under `prefix` only.
+    pub fn set_only_path_route(
+        &self,
+        host: &str,
+        prefix: &str,
+        rewrite: Option<&str>,
+        backends: impl IntoIterator<Item = SocketAddr>,
+    ) -> Result<(), EdgeError> {
+        self.set_paths(host, prefix, rewrite, backends, true)
+    }
+
+    fn set_paths(
+        &self,
+        host: &str,
+        prefix: &str,
+        rewrite: Option<&str>,
+        backends: impl IntoIterator<Item = SocketAddr>,
+        only: bool,
+    ) -> Result<(), EdgeError> {
         let host = HostName::parse(host)?;
         let prefix = normalise_prefix(prefix)?;
         if let Some(rewrite) = rewrite {
@@ -240,7 +263,7 @@ impl Router {
             None => (Arc::new(RouteShared::new(self.metrics.route(host.as_str()))), Vec::new()),
         };
         tracing::info!(host = %host, path = %path.prefix, rewrite = ?path.rewrite, backends = ?addrs, "route set");
-        paths.retain(|p| p.prefix != path.prefix);
+        paths.retain(|p| !only && p.prefix != path.prefix);
         paths.push(path);
         paths.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()).then_with(|| a.prefix.cmp(&b.prefix)));
         routes.insert(host, Arc::new(Route { paths, shared }));
@@ -484,6 +507,11 @@ mod tests {
         assert!(router.remove_path_route("app.test", "/api/v2").expect("remove"));
         assert!(router.routes().is_empty(), "the host goes with its last path");
         assert!(router.set_path_route("app.test", "api", None, [addr(1)]).is_err());
+
+        router.set_route("app.test", [addr(1)]).expect("set");
+        router.set_path_route("app.test", "/api", None, [addr(2)]).expect("set");
+        router.set_only_path_route("app.test", "/v2", None, [addr(3)]).expect("set");
+        assert_eq!(router.routes().iter().map(|r| r.path.as_str()).collect::<Vec<_>>(), ["/v2"], "the others went");
         assert!(router.set_path_route("app.test", "/a?b", None, [addr(1)]).is_err());
     }
 }

@@ -9,13 +9,13 @@
 use std::collections::BTreeMap;
 
 use rand::distr::{Alphanumeric, SampleString};
-use slipway_model::ServiceSpec;
 use slipway_model::deployment::ReleaseVariable;
 use slipway_model::service::common::{Healthcheck, Port, PortProtocol, Storage};
 use slipway_model::service::database::{
     DatabaseAccessibility, DatabaseCredentials, DatabaseMode, DatabaseSpec, DatabaseType,
 };
-use slipway_runtime::{ImageRef, PublishedPort};
+use slipway_model::{Service, ServiceSpec};
+use slipway_runtime::ImageRef;
 
 use crate::EngineError;
 use crate::rollout::{Ctx, Workload};
@@ -146,7 +146,7 @@ pub(crate) async fn credentials(ctx: &Ctx, db: &DatabaseSpec) -> Result<Database
     Ok(creds)
 }
 
-/// Gives a PUBLIC database a host port, kept across deploys.
+/// Gives a PUBLIC database a port on the edge, kept across deploys.
 pub(crate) async fn public_port(
     ctx: &Ctx,
     db: &DatabaseSpec,
@@ -164,28 +164,22 @@ pub(crate) async fn public_port(
     drop(probe);
     creds.external_port = Some(port);
     ctx.inner.store.update(&*creds).await?;
-    ctx.info(&format!("{} is public on host port {port}", db.name));
+    ctx.info(&format!("{} is public on the edge's TCP port {port}", db.name));
     Ok(Some(port))
 }
 
-/// The host ports an instance of the service publishes.
-pub(crate) async fn published_ports(ctx: &Ctx) -> Result<Vec<PublishedPort>, EngineError> {
-    let ServiceSpec::Database(db) = &ctx.service.spec else { return Ok(Vec::new()) };
-    if db.accessibility != DatabaseAccessibility::Public {
-        return Ok(Vec::new());
+/// The edge port a PUBLIC database is reached at, once its credentials gave
+/// it one. The edge exposes it (a TCP entry), so a redeploy switches and
+/// drains connections like HTTP requests instead of republishing a host port.
+pub(crate) async fn public_edge_port(
+    store: &slipway_store::Store,
+    service: &Service,
+) -> Result<Option<u16>, EngineError> {
+    let ServiceSpec::Database(db) = &service.spec else { return Ok(None) };
+    if db.accessibility != DatabaseAccessibility::Public || db.mode != DatabaseMode::Container {
+        return Ok(None);
     }
-    let Some(creds) = crate::variables::credentials_of(&ctx.inner.store, &ctx.service).await? else {
-        return Ok(Vec::new());
-    };
-    Ok(creds
-        .external_port
-        .map(|host_port| PublishedPort {
-            container_port: db.kind.default_port(),
-            host_ip: std::net::IpAddr::from([0, 0, 0, 0]),
-            host_port,
-        })
-        .into_iter()
-        .collect())
+    Ok(crate::variables::credentials_of(store, service).await?.and_then(|creds| creds.external_port))
 }
 
 /// The settings the image reads: the official images' environment

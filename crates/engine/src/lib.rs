@@ -55,12 +55,59 @@ pub use database::DatabaseImages;
 pub use error::EngineError;
 pub use managed::check_database_server;
 
+/// A way into a service from outside, through the edge.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Entry {
+    /// HTTP requests for `host` whose path is under `path` (`/` for all); upstream, the `path` prefix
+    /// becomes `rewrite` when one is set. A host has one entry: its port's public path.
+    Http {
+        /// The host name.
+        host: String,
+        /// The public path prefix.
+        path: String,
+        /// What the prefix becomes in the path sent to the service.
+        rewrite: Option<String>,
+    },
+    /// Connections to the edge's TCP `port`: a PUBLIC database, or a public TCP port that has an
+    /// external port.
+    Tcp {
+        /// The port on the edge.
+        port: u16,
+    },
+}
+
+impl Entry {
+    /// An HTTP entry for every path of `host`.
+    pub fn host(host: impl Into<String>) -> Self {
+        Entry::Http { host: host.into(), path: "/".to_owned(), rewrite: None }
+    }
+
+    /// The host name of an HTTP entry.
+    pub fn http_host(&self) -> Option<&str> {
+        match self {
+            Entry::Http { host, .. } => Some(host),
+            Entry::Tcp { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Entry::Http { host, path, .. } if path == "/" => f.write_str(host),
+            Entry::Http { host, path, .. } => write!(f, "{host}{path}"),
+            Entry::Tcp { port } => write!(f, "TCP port {port}"),
+        }
+    }
+}
+
 /// Where the edge proxy stands, as the engine sees it.
 pub trait Traffic: Send + Sync + fmt::Debug {
-    /// Routes `host` to exactly `backends`, replacing what it had, atomically.
-    fn route(&self, host: &str, backends: Vec<SocketAddr>);
-    /// Stops routing `host`.
-    fn unroute(&self, host: &str);
+    /// Sends what comes in at `entry` to exactly `backends`, replacing what it had, atomically; an
+    /// HTTP entry's host then answers under the entry's path only.
+    fn route(&self, entry: &Entry, backends: Vec<SocketAddr>);
+    /// Stops serving `entry` (for HTTP, every path of its host).
+    fn unroute(&self, entry: &Entry);
     /// Resolves once no request is in flight to any of `backends` (which no
     /// route names any more), or at `timeout`; yields how many still were.
     fn drain(&self, backends: Vec<SocketAddr>, timeout: Duration) -> Pin<Box<dyn Future<Output = usize> + Send>>;
@@ -220,7 +267,7 @@ impl Engine {
     /// Makes the edge stop answering at a custom domain that was removed or
     /// renamed (a running service's new domains are routed by the monitor).
     pub fn unroute_custom_domain(&self, domain: &str) {
-        self.inner.traffic.unroute(domain);
+        self.inner.traffic.unroute(&Entry::host(domain));
     }
 
     /// The public URLs of a service, one per public HTTP port, default first.
@@ -228,16 +275,26 @@ impl Engine {
         let Some(workload) = rollout::Workload::of(&service.spec) else { return Vec::new() };
         let port = self.inner.config.public_http_port;
         let default = workload.main_port().map(|p| p.internal_port);
-        let mut urls: Vec<PublicUrl> = rollout::public_routes(service, &workload, &self.inner.config.base_domain, &[])
-            .into_iter()
-            .map(|r| PublicUrl {
-                url: if port == 80 { format!("http://{}", r.host) } else { format!("http://{}:{port}", r.host) },
-                host: r.host,
-                internal_port: r.port,
-                external_port: port,
-                is_default: Some(u32::from(r.port)) == default,
-            })
-            .collect();
+        let extras = rollout::RouteExtras::default();
+        let mut urls: Vec<PublicUrl> =
+            rollout::public_routes(service, &workload, &self.inner.config.base_domain, &extras)
+                .into_iter()
+                .filter_map(|r| {
+                    let Entry::Http { host, path, .. } = r.entry else { return None };
+                    let path = if path == "/" { String::new() } else { path };
+                    Some(PublicUrl {
+                        url: if port == 80 {
+                            format!("http://{host}{path}")
+                        } else {
+                            format!("http://{host}:{port}{path}")
+                        },
+                        host,
+                        internal_port: r.port,
+                        external_port: port,
+                        is_default: Some(u32::from(r.port)) == default,
+                    })
+                })
+                .collect();
         urls.sort_by_key(|u| !u.is_default);
         urls
     }

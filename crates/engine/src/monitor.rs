@@ -117,9 +117,9 @@ pub(crate) async fn restore_routes(inner: &Arc<Inner>) -> Result<(), EngineError
             .into_iter()
             .filter(|i| i.state == InstanceState::Running && i.labels.get(label::RELEASE) == Some(&label))
             .collect();
-        let domains = rollout::custom_domains(&inner.store, &service).await;
-        for route in rollout::public_routes(&service, &workload, &inner.config.base_domain, &domains) {
-            inner.traffic.route(&route.host, rollout::addresses(&running, route.port));
+        let extras = rollout::route_extras(&inner.store, &service).await;
+        for route in rollout::public_routes(&service, &workload, &inner.config.base_domain, &extras) {
+            inner.traffic.route(&route.entry, rollout::addresses(&running, route.port));
         }
     }
     Ok(())
@@ -263,9 +263,9 @@ async fn watch_service(
     // Report what heal found before the slower work below.
     save_if_changed(inner, &mut state, &mut recorded).await?;
     let running = keep_replicas(&ctx, &release, &workload, running, restarting, &mut state).await;
-    let domains = rollout::custom_domains(&inner.store, &service).await;
-    for route in rollout::public_routes(&service, &workload, &inner.config.base_domain, &domains) {
-        inner.traffic.route(&route.host, rollout::addresses(&running, route.port));
+    let extras = rollout::route_extras(&inner.store, &service).await;
+    for route in rollout::public_routes(&service, &workload, &inner.config.base_domain, &extras) {
+        inner.traffic.route(&route.entry, rollout::addresses(&running, route.port));
     }
     save_if_changed(inner, &mut state, &mut recorded).await
 }

@@ -17,6 +17,7 @@ use slipway_model::service::common::{Healthcheck, Port, PortProtocol, Storage};
 use slipway_model::{Environment, Service, ServiceSpec, ServiceType, Uuid, naming};
 use slipway_runtime::{Instance, InstanceFile, InstanceSpec, Labels, LogOptions, Runtime, VolumeMount, label};
 
+use crate::Entry;
 use crate::logger::{Logger, Scope};
 use crate::probe::{self, Readiness};
 use crate::{EngineError, Inner};
@@ -121,58 +122,102 @@ impl Workload {
     }
 }
 
-/// A public route of a service: a host name on the edge and the port it reaches.
+/// A public route of a service: a way in on the edge and the service's port it reaches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PublicRoute {
-    pub host: String,
+    pub entry: Entry,
     pub port: u16,
 }
 
-/// The public routes of a service: its default public port at
-/// `<name>-z<ID8>.<base domain>`, other public ports at `p<port>-` that,
-/// then each of its custom domains to the default public port (or, without
-/// one, the first public port).
+/// What a service's public routes depend on beyond its spec, read from the store.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RouteExtras {
+    /// Its custom domains.
+    pub domains: Vec<String>,
+    /// The edge port of a PUBLIC database.
+    pub database_port: Option<u16>,
+}
+
+/// The public routes of a service: its default public HTTP port at
+/// `<name>-z<ID8>.<base domain>`, other public HTTP ports at `p<port>-` that,
+/// each under its port's public path; each custom domain to the default
+/// public HTTP port (or, without one, the first); public TCP ports that name
+/// an external port, and a PUBLIC database's port, as TCP entries.
 pub(crate) fn public_routes(
     service: &Service,
     workload: &Workload,
     base_domain: &str,
-    custom_domains: &[String],
+    extras: &RouteExtras,
 ) -> Vec<PublicRoute> {
     let default = workload.ports.iter().find(|p| p.publicly_accessible && p.is_default).map(|p| p.internal_port);
-    let mut routes: Vec<PublicRoute> = workload
-        .ports
-        .iter()
-        .filter(|p| p.publicly_accessible && matches!(p.protocol, PortProtocol::Http | PortProtocol::Grpc))
-        .filter_map(|p| {
-            let host = naming::public_host(service.id, service.name(), base_domain);
-            let host = if Some(p.internal_port) == default { host } else { format!("p{}-{host}", p.internal_port) };
-            Some(PublicRoute { host, port: u16::try_from(p.internal_port).ok()? })
-        })
-        .collect();
-    let main = default.and_then(|p| u16::try_from(p).ok()).filter(|p| routes.iter().any(|r| r.port == *p));
-    if let Some(port) = main.or_else(|| routes.first().map(|r| r.port)) {
-        routes.extend(custom_domains.iter().map(|domain| PublicRoute { host: domain.clone(), port }));
+    let http = |host: String, p: &Port| Entry::Http {
+        host,
+        path: p.public_path.clone().unwrap_or_else(|| "/".to_owned()),
+        rewrite: p.public_path_rewrite.clone(),
+    };
+    let mut routes: Vec<PublicRoute> = Vec::new();
+    let mut main: Option<&Port> = None;
+    for p in workload.ports.iter().filter(|p| p.publicly_accessible) {
+        let Ok(port) = u16::try_from(p.internal_port) else { continue };
+        match p.protocol {
+            PortProtocol::Http | PortProtocol::Grpc => {
+                let host = naming::public_host(service.id, service.name(), base_domain);
+                let host = if Some(p.internal_port) == default { host } else { format!("p{port}-{host}") };
+                if main.is_none() || Some(p.internal_port) == default {
+                    main = Some(p);
+                }
+                routes.push(PublicRoute { entry: http(host, p), port });
+            }
+            PortProtocol::Tcp => {
+                if let Some(external) = p.external_port.and_then(|e| u16::try_from(e).ok()) {
+                    routes.push(PublicRoute { entry: Entry::Tcp { port: external }, port });
+                }
+            }
+            PortProtocol::Udp => {}
+        }
+    }
+    if let Some(p) = main {
+        let port = u16::try_from(p.internal_port).unwrap_or_default();
+        routes.extend(extras.domains.iter().map(|domain| PublicRoute { entry: http(domain.clone(), p), port }));
+    }
+    if let (Some(external), Some(p)) = (extras.database_port, workload.main_port())
+        && let ServiceSpec::Database(_) = &service.spec
+    {
+        routes.push(PublicRoute {
+            entry: Entry::Tcp { port: external },
+            port: u16::try_from(p.internal_port).unwrap_or_default(),
+        });
     }
     routes
 }
 
-/// The custom domains of a service. A store failure is logged and leaves
-/// them out: the generated hosts keep being routed.
-pub(crate) async fn custom_domains(store: &slipway_store::Store, service: &Service) -> Vec<String> {
+/// The custom domains of a service and a PUBLIC database's edge port. A
+/// store failure is logged and leaves them out: the generated hosts keep
+/// being routed.
+pub(crate) async fn route_extras(store: &slipway_store::Store, service: &Service) -> RouteExtras {
     let filter = slipway_store::Filter::parent(service.id);
-    match store.list::<slipway_model::custom_domain::CustomDomain>(service.organization_id, filter).await {
+    let domains = match store.list::<slipway_model::custom_domain::CustomDomain>(service.organization_id, filter).await
+    {
         Ok(domains) => domains.into_iter().map(|d| d.spec.domain).collect(),
         Err(err) => {
             tracing::warn!(service = %service.id, %err, "cannot load the service's custom domains");
             Vec::new()
         }
-    }
+    };
+    let database_port = match crate::database::public_edge_port(store, service).await {
+        Ok(port) => port,
+        Err(err) => {
+            tracing::warn!(service = %service.id, %err, "cannot load the database's public port");
+            None
+        }
+    };
+    RouteExtras { domains, database_port }
 }
 
 /// The public routes of the service `ctx` acts on, with its custom domains.
 async fn service_routes(ctx: &Ctx, workload: &Workload) -> Vec<PublicRoute> {
-    let domains = custom_domains(&ctx.inner.store, &ctx.service).await;
-    public_routes(&ctx.service, workload, &ctx.inner.config.base_domain, &domains)
+    let extras = route_extras(&ctx.inner.store, &ctx.service).await;
+    public_routes(&ctx.service, workload, &ctx.inner.config.base_domain, &extras)
 }
 
 /// The labels of an instance of `release`.
@@ -290,7 +335,6 @@ pub(crate) async fn start_revision(
     let token = rollout_token();
     let host = naming::host_internal(ctx.service.kind(), ctx.service.id, ctx.service.name());
     let (env, files) = release_environment(ctx, release)?;
-    let published = crate::database::published_ports(ctx).await?;
     let mut started = Vec::new();
     for replica in first_replica..first_replica + replicas {
         let spec = InstanceSpec {
@@ -304,7 +348,7 @@ pub(crate) async fn start_revision(
             cpu_millis: Some(workload.cpu),
             memory_mib: Some(workload.memory),
             volumes: volumes.clone(),
-            published_ports: published.clone(),
+            published_ports: Vec::new(),
             files: files.clone(),
             labels: labels(ctx, release.id, replica),
             stop_timeout_secs: 10,
@@ -362,8 +406,8 @@ pub(crate) fn addresses(instances: &[Instance], port: u16) -> Vec<SocketAddr> {
 /// Points every public route of the service at `instances`.
 pub(crate) async fn switch_traffic(ctx: &Ctx, workload: &Workload, instances: &[Instance]) {
     for route in service_routes(ctx, workload).await {
-        ctx.inner.traffic.route(&route.host, addresses(instances, route.port));
-        ctx.info(&format!("traffic for {} now goes to the new revision", route.host));
+        ctx.inner.traffic.route(&route.entry, addresses(instances, route.port));
+        ctx.info(&format!("traffic for {} now goes to the new revision", route.entry));
     }
 }
 
@@ -420,7 +464,7 @@ pub(crate) async fn roll_out(
     if !workload.storage.is_empty() && !old.is_empty() {
         ctx.warn("the service has persistent storage: the old revision stops before the new one starts");
         for route in service_routes(&ctx, workload).await {
-            ctx.inner.traffic.unroute(&route.host);
+            ctx.inner.traffic.unroute(&route.entry);
         }
         retire(&ctx, workload, &old).await;
         let new = start_revision(&ctx, release, workload, replicas, 0).await?;
@@ -458,7 +502,7 @@ pub(crate) async fn take_down(ctx: &Ctx, workload: Option<&Workload>) -> Result<
     match workload {
         Some(w) => {
             for route in service_routes(ctx, w).await {
-                ctx.inner.traffic.unroute(&route.host);
+                ctx.inner.traffic.unroute(&route.entry);
             }
             retire(ctx, w, &old).await;
         }
@@ -494,7 +538,11 @@ mod tests {
     }
 
     fn route(host: &str, port: u16) -> PublicRoute {
-        PublicRoute { host: host.into(), port }
+        PublicRoute { entry: Entry::host(host), port }
+    }
+
+    fn domains(names: &[&str]) -> RouteExtras {
+        RouteExtras { domains: names.iter().map(|d| (*d).to_owned()).collect(), database_port: None }
     }
 
     #[test]
@@ -504,7 +552,7 @@ mod tests {
             {"internal_port": 9090, "publicly_accessible": true},
             {"internal_port": 5432, "publicly_accessible": false},
         ]));
-        let domains = ["shop.example.com".to_owned(), "www.example.com".to_owned()];
+        let domains = domains(&["shop.example.com", "www.example.com"]);
         assert_eq!(
             public_routes(&service, &workload, "apps.test", &domains),
             [
@@ -514,19 +562,43 @@ mod tests {
                 route("www.example.com", 8080),
             ]
         );
-        assert_eq!(public_routes(&service, &workload, "apps.test", &[]).len(), 2, "no domains, no extra routes");
+        assert_eq!(
+            public_routes(&service, &workload, "apps.test", &RouteExtras::default()).len(),
+            2,
+            "no domains, no extra routes"
+        );
+    }
+
+    #[test]
+    fn public_paths_and_tcp_ports_become_entries() {
+        let (service, workload) = container(serde_json::json!([
+            {"internal_port": 8080, "publicly_accessible": true, "is_default": true,
+             "public_path": "/api", "public_path_rewrite": "/"},
+            {"internal_port": 6379, "publicly_accessible": true, "protocol": "TCP", "external_port": 16379},
+            {"internal_port": 7000, "publicly_accessible": false, "protocol": "TCP", "external_port": 17000},
+        ]));
+        let api = |host: &str| Entry::Http { host: host.into(), path: "/api".into(), rewrite: Some("/".into()) };
+        assert_eq!(
+            public_routes(&service, &workload, "apps.test", &domains(&["shop.example.com"])),
+            [
+                PublicRoute { entry: api("web-z04308de2.apps.test"), port: 8080 },
+                PublicRoute { entry: Entry::Tcp { port: 16379 }, port: 6379 },
+                PublicRoute { entry: api("shop.example.com"), port: 8080 },
+            ],
+            "a private TCP port is not exposed, whatever its external port"
+        );
     }
 
     #[test]
     fn custom_domains_need_a_public_port() {
         let (service, workload) =
             container(serde_json::json!([{"internal_port": 8080, "publicly_accessible": false, "is_default": true}]));
-        assert_eq!(public_routes(&service, &workload, "apps.test", &["shop.example.com".to_owned()]), []);
+        assert_eq!(public_routes(&service, &workload, "apps.test", &domains(&["shop.example.com"])), []);
         let (service, workload) = container(serde_json::json!([
             {"internal_port": 5432, "publicly_accessible": false, "is_default": true},
             {"internal_port": 8080, "publicly_accessible": true},
         ]));
-        let routes = public_routes(&service, &workload, "apps.test", &["shop.example.com".to_owned()]);
+        let routes = public_routes(&service, &workload, "apps.test", &domains(&["shop.example.com"]));
         assert_eq!(routes.last(), Some(&route("shop.example.com", 8080)), "the first public port, without a default");
     }
 }

@@ -243,7 +243,10 @@ async fn service_facts(
 
 fn first_public_host(service: &Service, base_domain: &str) -> Option<String> {
     let workload = crate::rollout::Workload::of(&service.spec)?;
-    crate::rollout::public_routes(service, &workload, base_domain, &[]).into_iter().next().map(|r| r.host)
+    let extras = crate::rollout::RouteExtras::default();
+    crate::rollout::public_routes(service, &workload, base_domain, &extras)
+        .into_iter()
+        .find_map(|r| r.entry.http_host().map(str::to_owned))
 }
 
 /// The commit the service's current release was built from.

@@ -296,8 +296,8 @@ impl slipway_engine::Runtimes for NoRuntimes {
 struct NoTraffic;
 
 impl slipway_engine::Traffic for NoTraffic {
-    fn route(&self, _host: &str, _backends: Vec<std::net::SocketAddr>) {}
-    fn unroute(&self, _host: &str) {}
+    fn route(&self, _entry: &slipway_engine::Entry, _backends: Vec<std::net::SocketAddr>) {}
+    fn unroute(&self, _entry: &slipway_engine::Entry) {}
     fn drain(
         &self,
         _backends: Vec<std::net::SocketAddr>,

@@ -295,3 +295,66 @@ async fn managed_postgresql_gets_a_database_and_role_that_delete_drops_and_forei
     assert!(!server_has(&pg.admin_url(), "database", &name).await);
     assert!(!server_has(&pg.admin_url(), "role", &name).await);
 }
+
+/// Sends Redis inline commands over a fresh connection to `addr`; the first reply line of each.
+async fn redis_replies(addr: std::net::SocketAddr, commands: &[String]) -> Result<Vec<String>, String> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let stream = tokio::net::TcpStream::connect(addr).await.map_err(|e| format!("connect: {e}"))?;
+    let mut stream = BufReader::new(stream);
+    let mut replies = Vec::new();
+    for command in commands {
+        stream.get_mut().write_all(format!("{command}\r\n").as_bytes()).await.map_err(|e| e.to_string())?;
+        let mut line = String::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read_line(&mut line)).await;
+        read.map_err(|_| "no reply in time".to_owned())?.map_err(|e| e.to_string())?;
+        replies.push(line.trim_end().to_owned());
+    }
+    Ok(replies)
+}
+
+#[tokio::test]
+async fn a_public_database_answers_on_its_edge_tcp_port_across_redeploys() {
+    let h = Harness::new().await;
+    let mut body = database("cache", "REDIS", "7");
+    body["accessibility"] = json!("PUBLIC");
+    let cache = h.add_service(ServiceType::Database, body).await;
+    let d = h.deploy(vec![]).await;
+    assert_eq!(d.status, DeploymentStatus::Succeeded, "{:#?}", h.log_of(&d).await);
+
+    let creds: Vec<slipway_model::service::database::DatabaseCredentials> =
+        h.store.list(h.org, Filter::parent(cache.id)).await.unwrap();
+    let port = creds[0].external_port.expect("a PUBLIC database gets an edge port");
+    let password = h.engine.secrets().open(&creds[0].password).unwrap();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let auth = format!("AUTH default {password}");
+    let ask = |commands: Vec<String>| async move {
+        let mut last = String::new();
+        for _ in 0..30 {
+            match redis_replies(addr, &commands).await {
+                Ok(replies) => return replies,
+                Err(error) => last = error,
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        panic!("the database never answered on {addr}: {last}");
+    };
+    let replies = ask(vec![auth.clone(), "SET greeting hello".into(), "PING".into()]).await;
+    assert_eq!(replies, ["+OK", "+OK", "+PONG"]);
+    let log = h.log_of(&d).await;
+    assert!(log.iter().any(|l| l.message.contains(&format!("TCP port {port}"))), "the log says where it is public");
+
+    // A new revision (more memory) keeps the port, and the data.
+    let mut body = database("cache", "REDIS", "7");
+    body["accessibility"] = json!("PUBLIC");
+    body["memory"] = json!(300);
+    let cache = h.edit_service(&cache, body).await;
+    let d = h.submit(DeploymentAction::Deploy, vec![(cache.id, None)]).await;
+    assert_eq!(h.finish(&d).await.status, DeploymentStatus::Succeeded);
+    let replies = ask(vec![auth.clone(), "GET greeting".into()]).await;
+    assert_eq!(replies, ["+OK", "$5"], "the value is still there");
+
+    // A stopped database is not exposed.
+    let stop = h.submit(DeploymentAction::Stop, vec![(cache.id, None)]).await;
+    assert_eq!(h.finish(&stop).await.status, DeploymentStatus::Succeeded);
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "a stopped database's port is closed");
+}

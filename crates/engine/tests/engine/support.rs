@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use slipway_edge::{Edge, EdgeConfig};
-use slipway_engine::{Engine, EngineConfig, Runtimes, Traffic};
+use slipway_engine::{Engine, EngineConfig, Entry, Runtimes, Traffic};
 use slipway_model::deployment::{Deployment, DeploymentAction, DeploymentLog, DeploymentTarget, Origin, VersionPin};
 use slipway_model::{
     Cluster, ContainerRegistry, Environment, EnvironmentMode, Organization, Project, Service, ServiceSpec, ServiceType,
@@ -35,11 +35,25 @@ impl Runtimes for HostRuntime {
 pub struct EdgeTraffic(pub Edge);
 
 impl Traffic for EdgeTraffic {
-    fn route(&self, host: &str, backends: Vec<SocketAddr>) {
-        self.0.set_route(host, backends).expect("valid host");
+    fn route(&self, entry: &Entry, backends: Vec<SocketAddr>) {
+        match entry {
+            Entry::Http { host, path, rewrite } => {
+                self.0.set_only_path_route(host, path, rewrite.as_deref(), backends).expect("valid host and path");
+            }
+            Entry::Tcp { port } => {
+                self.0.set_tcp_route(SocketAddr::from(([127, 0, 0, 1], *port)), backends).expect("a free port");
+            }
+        }
     }
-    fn unroute(&self, host: &str) {
-        let _ = self.0.remove_route(host);
+    fn unroute(&self, entry: &Entry) {
+        match entry {
+            Entry::Http { host, .. } => {
+                let _ = self.0.remove_route(host);
+            }
+            Entry::Tcp { port } => {
+                self.0.remove_tcp_route(*port);
+            }
+        }
     }
     fn drain(
         &self,

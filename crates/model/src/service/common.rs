@@ -187,7 +187,12 @@ pub fn prepare_ports(ports: &mut [Port]) -> Validation {
     for port in ports.iter_mut() {
         port.id.get_or_insert_with(crate::new_id);
         port.name.get_or_insert_with(|| format!("p{}", port.internal_port));
-        if port.publicly_accessible && port.external_port.is_none() && port.protocol != PortProtocol::Udp {
+        // Public HTTP ports are served on HTTPS' port; a TCP port has no such default: its user picks
+        // the edge port it is exposed on.
+        if port.publicly_accessible
+            && port.external_port.is_none()
+            && matches!(port.protocol, PortProtocol::Http | PortProtocol::Grpc)
+        {
             port.external_port = Some(443);
         }
     }
@@ -212,6 +217,12 @@ pub fn prepare_ports(ports: &mut [Port]) -> Validation {
         }
         if p.publicly_accessible && p.protocol == PortProtocol::Udp {
             return Err(ValidationError::new("protocol", "UDP ports cannot be publicly accessible"));
+        }
+        if p.publicly_accessible && p.protocol == PortProtocol::Tcp && p.external_port.is_none() {
+            return Err(ValidationError::new(
+                "external_port",
+                "a public TCP port needs the port the edge exposes it on (`external_port`)",
+            ));
         }
         Ok(())
     })?;
@@ -440,6 +451,16 @@ mod tests {
         assert_eq!(ports[1].name.as_deref(), Some("p3000"));
         assert_eq!(ports[1].external_port, Some(443));
         assert!(ports[1].is_default && !ports[0].is_default);
+    }
+
+    #[test]
+    fn a_public_tcp_port_needs_its_edge_port() {
+        let mut tcp = port(6379, true);
+        tcp.protocol = PortProtocol::Tcp;
+        let error = prepare_ports(&mut [tcp.clone()]).unwrap_err();
+        assert_eq!(error.field, "ports[0].external_port", "{error:?}");
+        tcp.external_port = Some(16379);
+        prepare_ports(&mut [tcp]).unwrap();
     }
 
     #[test]
