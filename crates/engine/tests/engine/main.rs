@@ -3,6 +3,7 @@
 //! store: deploys from git, zero-downtime redeploys under load, failed
 //! readiness, environment transactions, rollback and autoscaling.
 
+mod balancing;
 mod databases;
 mod deploy;
 mod failures;
