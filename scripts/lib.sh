@@ -45,8 +45,12 @@ ensure_rust() {
 ensure_system_packages() {
   # busybox-static: the static binary test images are made of; docker-registry
   # and openssl: a real registry (over TLS) for push and pull tests; mmdebstrap:
-  # the database images (`slipway images build`).
-  apt_install git gcc libc6-dev ca-certificates curl busybox-static docker-registry openssl mmdebstrap
+  # the database images (`slipway images build`); pebble: a real ACME server for
+  # certificate issuance tests; dnsmasq: a real DNS server for custom-domain
+  # checks; nginx and wrk: the reference proxy and load generator of the edge
+  # benchmark.
+  apt_install git gcc libc6-dev ca-certificates curl busybox-static docker-registry openssl mmdebstrap \
+    pebble dnsmasq-base nginx-light wrk
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     apt_install nodejs npm
