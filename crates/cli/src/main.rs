@@ -8,6 +8,7 @@ mod admin;
 mod commands;
 mod secrets;
 mod server;
+mod tls;
 mod wiring;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,9 @@ enum Command {
     Secrets(secrets::SecretsCommand),
     /// Database images built from the host's Debian packages (no registry needed).
     Images(commands::images::ImagesArgs),
+    /// Slipway's local certificate authority, which signs HTTPS certificates for dev domains.
+    #[command(subcommand)]
+    Ca(tls::CaCommand),
     #[command(flatten)]
     Client(commands::ClientCommand),
 }
@@ -53,6 +57,7 @@ fn main() -> std::process::ExitCode {
             Command::Admin(cmd) => admin::run(cmd).await,
             Command::Secrets(cmd) => secrets::run(cmd).await,
             Command::Images(args) => commands::images::run(args).await,
+            Command::Ca(cmd) => tls::run(cmd).await,
             Command::Client(cmd) => commands::run(cmd).await,
         }
     });

@@ -68,6 +68,8 @@ pub struct ServerArgs {
     listen: Option<SocketAddr>,
     #[command(flatten)]
     store: StoreArgs,
+    #[command(flatten)]
+    tls: crate::tls::TlsArgs,
     /// Name of the organization created on first start.
     #[arg(long, env = "SLIPWAY_ORGANIZATION_NAME")]
     organization_name: Option<String>,
@@ -111,6 +113,8 @@ struct FileConfig {
     listen: Option<SocketAddr>,
     #[serde(flatten)]
     store: StoreArgs,
+    #[serde(flatten)]
+    tls: crate::tls::TlsArgs,
     organization_name: Option<String>,
     edge_listen: Option<SocketAddr>,
     base_domain: Option<String>,
@@ -137,6 +141,7 @@ struct Settings {
     body_limit: usize,
     dns_resolver: Option<SocketAddr>,
     database_images: slipway_engine::DatabaseImages,
+    tls: crate::tls::TlsArgs,
 }
 
 impl ServerArgs {
@@ -151,10 +156,12 @@ impl ServerArgs {
             None => FileConfig::default(),
         };
         let store = self.store.or(file.store);
+        let tls = self.tls.or(file.tls);
         Ok(Settings {
             listen: self.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             data_dir: store.data_dir()?,
             store,
+            tls,
             organization_name: self.organization_name.or(file.organization_name).unwrap_or_else(|| "default".into()),
             edge_listen: self
                 .edge_listen
@@ -273,6 +280,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {} for the edge proxy", settings.edge_listen))?;
     let edge_port = edge_listener.local_addr()?.port();
+    let https_listener = crate::tls::enable(&edge, &settings.tls, &store, &secrets).await?;
     let mut engine_config = slipway_engine::EngineConfig::new(settings.data_dir.clone());
     engine_config.base_domain = settings.base_domain.clone();
     engine_config.database_images = settings.database_images.clone();
@@ -312,6 +320,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         listen = %settings.listen, edge = %settings.edge_listen, store = store.dialect(),
         base_domain = %settings.base_domain, "Slipway ready"
     );
+    crate::tls::serve(edge.clone(), https_listener, wait_for(stopped.clone()));
     let edge_stopped = wait_for(stopped.clone());
     let edge_task = tokio::spawn(async move { edge.serve(edge_listener, edge_stopped).await });
     let api = axum::serve(listener, app).with_graceful_shutdown(async move {

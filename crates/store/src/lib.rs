@@ -23,6 +23,7 @@ use std::path::PathBuf;
 use slipway_model::deployment::{Deployment, DeploymentLog, DeploymentStatus, ServiceState};
 use slipway_model::{ApiToken, Cluster, ContainerRegistry, Organization, Timestamp, Uuid};
 
+pub use backend::CertificateRecord;
 pub use record::{Key, Record, Table};
 
 /// Why a store operation failed.
@@ -232,6 +233,19 @@ impl Store {
     #[doc(hidden)]
     pub async fn tables_not_rewritten(&self) -> Result<Vec<String>> {
         self.backend.tables_not_rewritten().await
+    }
+}
+
+/// The edge's TLS certificates, by name (a host name, or a reserved `@...` name).
+impl Store {
+    /// The certificate stored under `name`, if any.
+    pub async fn certificate(&self, name: &str) -> Result<Option<CertificateRecord>> {
+        self.backend.certificate(name).await
+    }
+
+    /// Stores (or replaces) the certificate under `name`; seal the key first.
+    pub async fn save_certificate(&self, name: &str, record: &CertificateRecord) -> Result<()> {
+        self.backend.save_certificate(name, record).await
     }
 }
 

@@ -36,8 +36,11 @@ macro_rules! on_pool {
     };
 }
 
+mod certificates;
 mod deployments;
 mod sealed;
+
+pub use certificates::CertificateRecord;
 
 /// Maps constraint violations to what they mean for the resource at hand.
 pub(crate) fn classify(err: sqlx::Error, what: &'static str, name: &str) -> StoreError {

@@ -32,6 +32,7 @@ const DOCUMENT_TABLES: &[(&str, &str)] = &[
     ("variables", "id"),
     ("database_credentials", "id"),
     ("database_servers", "id"),
+    ("certificates", "id"),
     ("custom_domains", "id"),
 ];
 
