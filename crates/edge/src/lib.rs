@@ -16,8 +16,12 @@
 //!   without a host, 502 when no backend answers, 503 for a route without backends, 504 when a backend
 //!   does not answer in time — as a short HTML page, or JSON for clients that ask for it.
 //!
-//! TLS, ACME, websockets, TCP routes and metrics come later; they plug into the same [`Router`] (a TLS
-//! listener is another listener over the same proxy; metrics read the same counters).
+//! - **HTTPS** ([`Edge::enable_tls`], [`Edge::serve_tls`]): another listener over the same proxy, with
+//!   certificates chosen by SNI — from Slipway's local CA for `localhost`, `*.localhost` and configured
+//!   dev domains, from an ACME CA (HTTP-01 answered by the plain listener, renewed before expiry) for
+//!   other routed hosts — kept through a [`CertificateStore`]; optional redirect from plain HTTP.
+//!
+//! TCP routes come later; they plug into the same [`Router`].
 //!
 //! # The route-switch and drain protocol
 //!
