@@ -15,6 +15,7 @@
 //! install one (`rustls::crypto::ring::default_provider().install_default()`)
 //! before the first [`Client::new`].
 
+mod custom_domains;
 mod database_servers;
 mod deployments;
 mod error;

@@ -7,6 +7,7 @@
 mod cluster;
 mod config;
 mod deploy;
+mod domain;
 mod env;
 mod history;
 pub mod images;
@@ -62,6 +63,9 @@ pub enum ClientCommand {
     /// Variables and secrets of a project, an environment or a service, and
     /// the effective variables a service runs with.
     Variable(variable::VariableArgs),
+    /// Custom domains of an application, container or helm service, and the
+    /// check of their DNS records.
+    Domain(domain::DomainArgs),
     /// What a service's instances print, or a deployment's log.
     Logs(logs::LogsArgs),
 }
@@ -92,5 +96,6 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Releases(args) => history::releases(args, Session::open()?).await,
         ClientCommand::Logs(args) => logs::run(args, Session::open()?).await,
         ClientCommand::Variable(args) => variable::run(args, Session::open()?).await,
+        ClientCommand::Domain(args) => domain::run(args, Session::open()?).await,
     }
 }
