@@ -41,6 +41,15 @@
 //!   exact name first and serialises creations within the process; a 409 is
 //!   success. Networks and instances are matched by exact name, never by the
 //!   id prefix both engines also accept.
+//! - **Network isolation**: an environment's network must not be reachable
+//!   from another's. Podman routes between its bridge networks unless they
+//!   are created with the `isolate` option (seen on Podman 4.3, CNI), so
+//!   the driver creates them so on Podman and recreates an older, unisolated
+//!   one once it is empty (`resources` has the details). Docker isolates
+//!   bridge networks with the daemon's iptables rules
+//!   (`DOCKER-ISOLATION-STAGE-*`), so only when dockerd runs with iptables
+//!   enabled: with `"iptables": false` its networks route to each other and
+//!   nothing in the API can change that.
 //! - **Error shapes**: a missing image on pull is an HTTP error on Docker and
 //!   an error inside a 200 progress stream on Podman; both become
 //!   [`RuntimeError::Pull`]. Build errors likewise become
@@ -95,6 +104,7 @@ use slipway_runtime::{
 };
 
 pub use connect::{Endpoint, EngineKind};
+pub use resources::ISOLATED_LABEL;
 
 /// A Docker Engine API endpoint (Docker or Podman) as a Slipway runtime.
 #[derive(Clone)]
