@@ -8,6 +8,7 @@
 //! busybox (`apt-get install -y busybox-static`): nothing is pulled.
 
 mod engine;
+mod isolation;
 mod lifecycle;
 mod networking;
 mod observe;

@@ -97,6 +97,11 @@ impl Scope {
         name
     }
 
+    /// Removes the network `name` at cleanup.
+    pub fn track_network(&self, name: &str) {
+        self.networks.lock().unwrap().push(name.to_owned());
+    }
+
     /// A volume of this scope, created now.
     pub async fn volume(&self, suffix: &str) -> String {
         let name = self.name(suffix);
