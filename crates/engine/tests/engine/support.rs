@@ -73,6 +73,8 @@ pub struct Harness {
     pub org: Uuid,
     pub project: Uuid,
     pub env: Environment,
+    /// Environments added with [`Harness::add_environment`], cleaned up with `env`.
+    more_envs: std::sync::Mutex<Vec<Uuid>>,
     shutdown: tokio::sync::watch::Sender<bool>,
     _dir: tempfile::TempDir,
 }
@@ -144,7 +146,18 @@ impl Harness {
         );
         let (shutdown, rx) = tokio::sync::watch::channel(false);
         engine.start(rx);
-        Harness { store, engine, runtime, edge_addr, org: org.id, project: project.id, env, shutdown, _dir: dir }
+        Harness {
+            store,
+            engine,
+            runtime,
+            edge_addr,
+            org: org.id,
+            project: project.id,
+            env,
+            more_envs: std::sync::Mutex::default(),
+            shutdown,
+            _dir: dir,
+        }
     }
 
     /// Adds a service of `kind` from a request body.
@@ -234,6 +247,55 @@ impl Harness {
         let filter = Labels::from([(label::ENVIRONMENT.to_owned(), self.env.id.to_string())]);
         self.runtime.list(&filter).await.unwrap()
     }
+
+    /// Another environment in the harness's project and cluster, removed
+    /// from the engine with the harness.
+    pub async fn add_environment(&self, name: &str) -> Environment {
+        let env = Environment { id: new_id(), name: name.into(), created_at: now(), ..self.env.clone() };
+        self.store.insert(&env).await.unwrap();
+        self.more_envs.lock().unwrap().push(env.id);
+        env
+    }
+
+    /// Adds a service of `kind` from a request body to `env`.
+    pub async fn add_service_to(&self, env: &Environment, kind: ServiceType, body: Value) -> Service {
+        let mut spec = ServiceSpec::from_json(kind, body).unwrap();
+        spec.prepare().unwrap();
+        let service = Service {
+            id: new_id(),
+            organization_id: self.org,
+            project_id: self.project,
+            environment_id: env.id,
+            created_at: now(),
+            updated_at: None,
+            spec,
+        };
+        self.store.insert(&service).await.unwrap();
+        service
+    }
+
+    /// Deploys `env` and waits.
+    pub async fn deploy_to(&self, env: &Environment, targets: Vec<(Uuid, Option<VersionPin>)>) -> Deployment {
+        let targets =
+            targets.into_iter().map(|(service_id, version)| DeploymentTarget { service_id, version }).collect();
+        let d = Deployment::new(
+            self.org,
+            self.project,
+            env.id,
+            DeploymentAction::Deploy,
+            targets,
+            Origin::Api,
+            "test".into(),
+        );
+        self.engine.submit(&d).await.unwrap();
+        self.finish(&d).await
+    }
+
+    /// Every instance of a service on the engine, whatever its environment.
+    pub async fn instances_of(&self, service: &Service) -> Vec<slipway_runtime::Instance> {
+        let filter = Labels::from([(label::SERVICE.to_owned(), service.id.to_string())]);
+        self.runtime.list(&filter).await.unwrap()
+    }
 }
 
 impl Drop for Harness {
@@ -241,17 +303,20 @@ impl Drop for Harness {
         let _ = self.shutdown.send(true);
         // Remove what the test started, whatever state it ended in.
         let runtime = self.runtime.clone();
-        let env = self.env.id;
+        let mut envs = vec![self.env.id];
+        envs.extend(self.more_envs.lock().map(|more| more.clone()).unwrap_or_default());
         let cleanup = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async move {
-                let filter = Labels::from([(label::ENVIRONMENT.to_owned(), env.to_string())]);
-                if let Ok(instances) = runtime.list(&filter).await {
-                    for i in instances {
-                        let _ = runtime.remove(&i.id).await;
+                for env in envs {
+                    let filter = Labels::from([(label::ENVIRONMENT.to_owned(), env.to_string())]);
+                    if let Ok(instances) = runtime.list(&filter).await {
+                        for i in instances {
+                            let _ = runtime.remove(&i.id).await;
+                        }
                     }
+                    let _ = runtime.remove_network(&slipway_model::naming::environment_network(env)).await;
                 }
-                let _ = runtime.remove_network(&slipway_model::naming::environment_network(env)).await;
             });
         });
         let _ = cleanup.join();
