@@ -41,9 +41,7 @@ pub struct EdgeTraffic(pub slipway_edge::Edge, pub IpAddr);
 impl Traffic for EdgeTraffic {
     fn route(&self, entry: &Entry, backends: Vec<SocketAddr>) {
         let done = match entry {
-            Entry::Http { host, path, rewrite } => {
-                self.0.set_only_path_route(host, path, rewrite.as_deref(), backends).map(|()| ())
-            }
+            Entry::Http { host, path, rewrite } => self.0.set_only_path_route(host, path, rewrite.as_deref(), backends),
             Entry::Tcp { port } => self.0.set_tcp_route(SocketAddr::new(self.1, *port), backends).map(|_| ()),
         };
         if let Err(err) = done {

@@ -64,6 +64,7 @@ mod table;
 mod tcp;
 mod tls;
 mod tunnel;
+mod workers;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -133,7 +134,9 @@ impl Edge {
         rewrite: Option<&str>,
         backends: impl IntoIterator<Item = SocketAddr>,
     ) -> Result<(), EdgeError> {
-        self.router.set_path_route(host, prefix, rewrite, backends)
+        self.router.set_path_route(host, prefix, rewrite, backends)?;
+        self.check_certificates();
+        Ok(())
     }
 
     /// Exposes the TCP port `listen` (bound on first use; port 0 picks a free one) and sends its new
@@ -163,7 +166,9 @@ impl Edge {
         rewrite: Option<&str>,
         backends: impl IntoIterator<Item = SocketAddr>,
     ) -> Result<(), EdgeError> {
-        self.router.set_only_path_route(host, prefix, rewrite, backends)
+        self.router.set_only_path_route(host, prefix, rewrite, backends)?;
+        self.check_certificates();
+        Ok(())
     }
 
     /// Removes the route of `host` under `prefix` only; returns whether it existed.

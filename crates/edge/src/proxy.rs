@@ -23,6 +23,7 @@ use crate::host::{HostProblem, RequestHost, request_host};
 use crate::pages::EdgePage;
 use crate::table::{Attempt, Pick, Rewrite, RouteShared, Router};
 use crate::tunnel::{self, Protocol};
+use crate::workers;
 
 /// The tracing target of the access log: one event per request.
 pub const ACCESS_LOG: &str = "slipway_edge::access";
@@ -31,7 +32,8 @@ pub const ACCESS_LOG: &str = "slipway_edge::access";
 #[derive(Debug)]
 pub(crate) struct Proxy {
     router: Arc<Router>,
-    client: Client<HttpConnector, UpstreamBody>,
+    /// One pool of upstream connections per worker thread (see [`crate::workers`]).
+    clients: Box<[Client<HttpConnector, UpstreamBody>]>,
     config: EdgeConfig,
 }
 
@@ -60,11 +62,20 @@ impl Proxy {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(config.connect_timeout));
         connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(config.pool_idle_timeout)
-            .pool_timer(TokioTimer::new())
-            .build(connector);
-        Self { router, client, config }
+        let clients = (0..workers::count())
+            .map(|_| {
+                Client::builder(TokioExecutor::new())
+                    .pool_idle_timeout(config.pool_idle_timeout)
+                    .pool_timer(TokioTimer::new())
+                    .build(connector.clone())
+            })
+            .collect();
+        Self { router, clients, config }
+    }
+
+    /// The upstream pool of the worker thread this runs on.
+    fn client(&self) -> &Client<HttpConnector, UpstreamBody> {
+        &self.clients[workers::current() % self.clients.len()]
     }
 
     pub(crate) fn config(&self) -> &EdgeConfig {
@@ -76,7 +87,8 @@ impl Proxy {
         let started = Instant::now();
         let (mut parts, body) = request.into_parts();
         let method = parts.method.clone();
-        let path = parts.uri.path_and_query().map_or("/", PathAndQuery::as_str).to_owned();
+        // A cheap copy (shared bytes) for the access log: the forwarding may change the request's.
+        let path = parts.uri.path_and_query().cloned().unwrap_or_else(|| PathAndQuery::from_static("/"));
         let host = match request_host(&parts) {
             Ok(host) => host,
             Err(problem) => {
@@ -178,10 +190,10 @@ impl Proxy {
                 route.record_failure();
                 return Forwarded::page(&EdgePage::BadGateway(name.to_owned()), parts, attempt.count()).on(&route);
             };
-            let Some(request) = upstream_request(parts, backend, upstream_body, rewrite.as_ref()) else {
+            let Some(request) = upstream_request(parts, in_flight.backend(), upstream_body, rewrite.as_ref()) else {
                 return Forwarded::page(&EdgePage::InvalidTarget, parts, attempt.count()).on(&route);
             };
-            let response = self.client.request(request);
+            let response = self.client().request(request);
             let deadline = async {
                 body_sent.wait().await;
                 tokio::time::sleep(self.config.response_timeout).await;
@@ -255,17 +267,19 @@ impl Proxy {
 /// The request for one upstream attempt: same method, target and headers, over HTTP/1.1 to `backend`.
 fn upstream_request(
     parts: &Parts,
-    backend: SocketAddr,
+    backend: &BackendState,
     body: UpstreamBody,
     rewrite: Option<&Rewrite>,
 ) -> Option<Request<UpstreamBody>> {
-    let path = parts.uri.path_and_query().map_or("/", PathAndQuery::as_str);
-    let uri = Uri::builder().scheme(Scheme::HTTP).authority(backend.to_string());
-    let uri = match rewrite {
-        Some(rewrite) => uri.path_and_query(rewrite.apply(path)),
-        None => uri.path_and_query(path),
+    let mut uri = hyper::http::uri::Parts::default();
+    uri.scheme = Some(Scheme::HTTP);
+    uri.authority = Some(backend.authority().clone());
+    uri.path_and_query = match (rewrite, parts.uri.path_and_query()) {
+        (Some(rewrite), path) => Some(rewrite.apply(path.map_or("/", PathAndQuery::as_str)).parse().ok()?),
+        (None, Some(path)) => Some(path.clone()),
+        (None, None) => Some(PathAndQuery::from_static("/")),
     };
-    let uri = uri.build().ok()?;
+    let uri = Uri::from_parts(uri).ok()?;
     let mut request = Request::new(body);
     *request.method_mut() = parts.method.clone();
     *request.uri_mut() = uri;
