@@ -97,6 +97,15 @@ pub struct ServerArgs {
     /// Default: the system's resolvers (`/etc/resolv.conf`).
     #[arg(long, env = "SLIPWAY_DNS_RESOLVER", value_name = "IP:PORT")]
     dns_resolver: Option<SocketAddr>,
+    /// Address to serve Prometheus metrics on, at `/metrics` (the edge's
+    /// requests by host and status class, latency histograms, open
+    /// websockets, ejections). Off unless set; it has no authentication, so
+    /// keep it on a private address.
+    #[arg(long, env = "SLIPWAY_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// Log every request through the edge (target `slipway_edge::access`).
+    #[arg(long, env = "SLIPWAY_EDGE_ACCESS_LOG", action = clap::ArgAction::Set, default_value_t = true)]
+    edge_access_log: bool,
     /// A TOML file with any of the options above (`listen`, `data_dir`,
     /// `database_url`, `organization_name`, `edge_listen`, `base_domain`,
     /// `public_http_port`, `deployment_lease`, `body_limit`,
@@ -123,6 +132,7 @@ struct FileConfig {
     body_limit: Option<usize>,
     local_database_images: Option<bool>,
     dns_resolver: Option<SocketAddr>,
+    metrics_listen: Option<SocketAddr>,
     #[serde(default)]
     database_images: std::collections::BTreeMap<String, String>,
 }
@@ -142,6 +152,8 @@ struct Settings {
     dns_resolver: Option<SocketAddr>,
     database_images: slipway_engine::DatabaseImages,
     tls: crate::tls::TlsArgs,
+    metrics_listen: Option<SocketAddr>,
+    edge_access_log: bool,
 }
 
 impl ServerArgs {
@@ -172,6 +184,8 @@ impl ServerArgs {
             deployment_lease: self.deployment_lease.or(file.deployment_lease),
             body_limit: file.body_limit.unwrap_or(1024 * 1024),
             dns_resolver: self.dns_resolver.or(file.dns_resolver),
+            metrics_listen: self.metrics_listen.or(file.metrics_listen),
+            edge_access_log: self.edge_access_log,
             database_images: {
                 let base = if self.local_database_images || file.local_database_images.unwrap_or(false) {
                     slipway_engine::DatabaseImages::local()
@@ -275,7 +289,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         std::env::var("SLIPWAY_SECRET_KEY").ok().as_deref(),
     )
     .context("cannot load the secret key")?;
-    let edge = slipway_edge::Edge::new(slipway_edge::EdgeConfig::default());
+    let edge = slipway_edge::Edge::new(slipway_edge::EdgeConfig {
+        access_log: settings.edge_access_log,
+        ..slipway_edge::EdgeConfig::default()
+    });
     let edge_listener = tokio::net::TcpListener::bind(settings.edge_listen)
         .await
         .with_context(|| format!("cannot listen on {} for the edge proxy", settings.edge_listen))?;
@@ -292,7 +309,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let engine = slipway_engine::Engine::new(
         store.clone(),
         std::sync::Arc::new(crate::wiring::DockerRuntimes::default()),
-        std::sync::Arc::new(crate::wiring::EdgeTraffic(edge.clone())),
+        std::sync::Arc::new(crate::wiring::EdgeTraffic(edge.clone(), settings.edge_listen.ip())),
         secrets.clone(),
         engine_config,
     );
@@ -320,6 +337,10 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         listen = %settings.listen, edge = %settings.edge_listen, store = store.dialect(),
         base_domain = %settings.base_domain, "Slipway ready"
     );
+    let metrics_task = match settings.metrics_listen {
+        Some(addr) => Some(serve_metrics(addr, edge.clone(), wait_for(stopped.clone())).await?),
+        None => None,
+    };
     crate::tls::serve(edge.clone(), https_listener, wait_for(stopped.clone()));
     let edge_stopped = wait_for(stopped.clone());
     let edge_task = tokio::spawn(async move { edge.serve(edge_listener, edge_stopped).await });
@@ -331,10 +352,38 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let _ = tokio::time::timeout(std::time::Duration::from_secs(10), async {
         let _ = engine_task.await;
         let _ = edge_task.await;
+        if let Some(task) = metrics_task {
+            let _ = task.await;
+        }
     })
     .await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Serves the edge's metrics in the Prometheus text format at `http://<addr>/metrics`.
+async fn serve_metrics(
+    addr: SocketAddr,
+    edge: slipway_edge::Edge,
+    stopped: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener =
+        tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} for metrics"))?;
+    tracing::info!(addr = %listener.local_addr()?, "metrics at /metrics");
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let edge = edge.clone();
+            async move {
+                ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], edge.metrics_text())
+            }
+        }),
+    );
+    Ok(tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
+            tracing::warn!(%error, "the metrics listener failed");
+        }
+    }))
 }
 
 /// Resolves once `flag` turns true.

@@ -32,7 +32,12 @@ fn row<'a>(table: &'a str, name: &str) -> &'a str {
 #[tokio::test(flavor = "multi_thread")]
 async fn deploy_roll_back_fail_and_stop_an_application() {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let server = Server::start();
+    let [port, metrics_port] = support::free_ports();
+    let metrics = format!("127.0.0.1:{metrics_port}");
+    let server = Server::spawn(
+        |cmd| cmd.args(["--listen", &format!("127.0.0.1:{port}"), "--metrics-listen", &metrics]),
+        &[port],
+    );
     let user = User::new();
     user.login(&server);
     user.run(&["project", "create", "shop"]).success();
@@ -61,6 +66,14 @@ async fn deploy_roll_back_fail_and_stop_an_application() {
     let url = first_url(&summary[summary.find("URL:").expect("the summary gives the URL")..]);
     assert!(url.starts_with("http://web-") && url.contains(".localhost:"), "{url}");
     assert_eq!(browse(&url).await, (200, "one\n".to_owned()));
+
+    // The edge counted that request for the service's host.
+    let host = url.trim_start_matches("http://").split(':').next().unwrap().to_owned();
+    let text = reqwest::get(format!("http://{metrics}/metrics")).await.unwrap().text().await.unwrap();
+    let line = format!("slipway_edge_requests_total{{host=\"{host}\",class=\"2xx\"}} ");
+    let served =
+        text.lines().find_map(|l| l.strip_prefix(line.as_str())).unwrap_or_else(|| panic!("{line} in:\n{text}"));
+    assert!(served.parse::<u64>().unwrap() >= 1, "{text}");
 
     // A new commit, deployed without waiting, then followed by its id.
     repo.commit_version("two", true);
