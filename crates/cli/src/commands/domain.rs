@@ -171,13 +171,7 @@ pub async fn run(args: DomainArgs, session: Session) -> anyhow::Result<()> {
                 out,
                 &checked,
                 &["domain", "status", "details"],
-                |c| {
-                    vec![
-                        c.domain_name.clone(),
-                        output::state(&c.status),
-                        c.error_details.clone().unwrap_or_default(),
-                    ]
-                },
+                |c| vec![c.domain_name.clone(), output::state(&c.status), c.error_details.clone().unwrap_or_default()],
                 &format!("No custom domains on {} to check.", at.describe),
             )
         }

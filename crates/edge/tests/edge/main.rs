@@ -8,5 +8,5 @@ mod shutdown;
 mod support;
 mod switch;
 mod tcp;
-mod websocket;
 mod tls;
+mod websocket;
