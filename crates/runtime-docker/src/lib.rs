@@ -40,7 +40,9 @@
 //!   with the same name instead of refusing, so `ensure_network` looks for the
 //!   exact name first and serialises creations within the process; a 409 is
 //!   success. Networks and instances are matched by exact name, never by the
-//!   id prefix both engines also accept.
+//!   id prefix both engines also accept. Podman fails a creation with "no
+//!   such network interface" when a host interface vanishes while it picks a
+//!   subnet (an instance removed meanwhile); the driver tries again.
 //! - **Network isolation**: an environment's network must not be reachable
 //!   from another's. Podman routes between its bridge networks unless they
 //!   are created with the `isolate` option (seen on Podman 4.3, CNI), so

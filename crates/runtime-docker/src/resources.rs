@@ -26,7 +26,7 @@ use slipway_runtime::{Labels, Result};
 
 use crate::DockerRuntime;
 use crate::connect::EngineKind;
-use crate::errors::{is_conflict, is_not_found};
+use crate::errors::{is_conflict, is_not_found, message};
 
 /// The label on a network this driver created isolated from other networks.
 pub const ISOLATED_LABEL: &str = "slipway.io/isolated";
@@ -61,11 +61,18 @@ impl DockerRuntime {
     }
 
     async fn create_network(&self, name: &str, labels: &Labels) -> Result<()> {
-        let request = network_request(self.kind, name, labels);
-        match self.docker.create_network(request).await {
-            Ok(_) => Ok(()),
-            Err(e) if is_conflict(&e) => Ok(()),
-            Err(e) => Err(self.error(e)),
+        let mut attempts = 0;
+        loop {
+            let request = network_request(self.kind, name, labels);
+            match self.docker.create_network(request).await {
+                Ok(_) => return Ok(()),
+                Err(e) if is_conflict(&e) => return Ok(()),
+                Err(e) if lost_an_interface(&message(&e)) && attempts < 3 => {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(self.error(e)),
+            }
         }
     }
 
@@ -162,6 +169,13 @@ fn network_request(kind: EngineKind, name: &str, labels: &Labels) -> NetworkCrea
     }
 }
 
+/// Podman lists the host's interfaces to pick a free subnet and fails when
+/// one disappears meanwhile (an instance removed at that moment): the
+/// creation itself is fine and worth another try.
+fn lost_an_interface(message: &str) -> bool {
+    message.contains("no such network interface")
+}
+
 /// The network was created isolated by this driver.
 fn is_isolated(network: &Network) -> bool {
     network.labels.as_ref().and_then(|l| l.get(ISOLATED_LABEL)).is_some_and(|v| v == "true")
@@ -187,6 +201,12 @@ mod tests {
         let request = network_request(EngineKind::Docker, "slipway-e1", &Labels::new());
         assert!(request.options.is_none());
         assert!(!request.labels.unwrap().contains_key(ISOLATED_LABEL));
+    }
+
+    #[test]
+    fn a_vanished_host_interface_is_worth_another_try() {
+        assert!(lost_an_interface("route ip+net: no such network interface"));
+        assert!(!lost_an_interface("network name st-a already used"));
     }
 
     #[test]
