@@ -89,9 +89,9 @@ CONF
   echo "unix://$sock"
 }
 
-# dockerd without systemd: no iptables rules of its own (published ports go
-# through docker-proxy; container IPs are routed from the host through the
-# bridge), cgroupfs, and the same default ulimits as Podman.
+# dockerd without systemd, with its iptables rules (they are what keeps one
+# environment's network from reaching another's), cgroupfs, and the same
+# default ulimits as Podman.
 start_docker() {
   local sock=/var/run/docker.sock
   if ! command -v dockerd >/dev/null; then
@@ -100,7 +100,7 @@ start_docker() {
   local config
   config=$(cat <<CONF
 {
-  "iptables": false,
+  "iptables": true,
   "exec-opts": ["native.cgroupdriver=cgroupfs"],
   "default-ulimits": {
     "nofile": {"Name": "nofile", "Soft": $NOFILE, "Hard": $NOFILE},
