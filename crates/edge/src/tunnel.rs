@@ -25,6 +25,8 @@ const FINISH_MESSAGE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Close status sent to both ends when a drain closes a WebSocket: the endpoint is going away.
 const GOING_AWAY: u16 = 1001;
 const CLOSE_REASON: &[u8] = b"service redeployed";
+/// After the Close frames, how long the edge reads what the peers still send before closing.
+const LINGER: Duration = Duration::from_secs(2);
 
 type Io = TokioIo<Upgraded>;
 
@@ -86,35 +88,47 @@ async fn websocket(client: Io, upstream: Io, close: watch::Receiver<u64>) -> End
     let down = pump(upstream_read, client_write, close);
     tokio::pin!(up, down);
     // When one end goes away the tunnel ends: the other direction is dropped, closing its connection.
-    let (to_upstream, to_client) = tokio::select! {
+    let ((mut from_client, mut to_upstream), (mut from_upstream, mut to_client)) = tokio::select! {
         up = &mut up => match up {
-            Pumped::Stopped(to_upstream) => match down.await {
-                Pumped::Stopped(to_client) => (to_upstream, to_client),
+            Pumped::Stopped(read, write) => match down.await {
+                Pumped::Stopped(down_read, down_write) => ((read, write), (down_read, down_write)),
                 Pumped::Finished => return Ended::ByPeer,
             },
             Pumped::Finished => return Ended::ByPeer,
         },
         down = &mut down => match down {
-            Pumped::Stopped(to_client) => match up.await {
-                Pumped::Stopped(to_upstream) => (to_upstream, to_client),
+            Pumped::Stopped(down_read, down_write) => match up.await {
+                Pumped::Stopped(read, write) => ((read, write), (down_read, down_write)),
                 Pumped::Finished => return Ended::ByPeer,
             },
             Pumped::Finished => return Ended::ByPeer,
         },
     };
     // Both directions stopped between messages: say goodbye properly at both ends.
-    let (mut to_upstream, mut to_client) = (to_upstream, to_client);
     let _ = to_client.write_all(&close_frame(None)).await;
     let _ = to_upstream.write_all(&close_frame(Some(masking_key()))).await;
     let _ = to_client.shutdown().await;
     let _ = to_upstream.shutdown().await;
+    // Read what the peers still send (their Close, messages already on the way) until they close: a
+    // socket closed with unread data answers with a reset, which a client may see before the Close.
+    let _ = tokio::time::timeout(LINGER, async {
+        tokio::join!(discard(&mut from_client), discard(&mut from_upstream));
+    })
+    .await;
     Ended::Drained
 }
 
+/// Reads and drops everything until the end of the stream or an error.
+async fn discard<R: AsyncRead>(from: &mut ReadHalf<R>) {
+    let mut buf = vec![0u8; 16 * 1024];
+    while matches!(from.read(&mut buf).await, Ok(n) if n > 0) {}
+}
+
 /// How one direction of a WebSocket tunnel ended.
-enum Pumped<W> {
-    /// Asked to close, it stopped at a message boundary; the writer is kept for the Close frame.
-    Stopped(W),
+enum Pumped<R, W> {
+    /// Asked to close, it stopped at a message boundary; both halves are kept for the Close frame and
+    /// the lingering close.
+    Stopped(R, W),
     /// The reader reached its end or an error occurred; the writer was shut down.
     Finished,
 }
@@ -125,7 +139,7 @@ async fn pump<R, W>(
     mut from: ReadHalf<R>,
     mut to: WriteHalf<W>,
     mut close: watch::Receiver<u64>,
-) -> Pumped<WriteHalf<W>>
+) -> Pumped<ReadHalf<R>, WriteHalf<W>>
 where
     R: AsyncRead + AsyncWrite,
     W: AsyncRead + AsyncWrite,
@@ -136,7 +150,7 @@ where
     let mut deadline = None;
     loop {
         if closing && frames.at_message_boundary() {
-            return Pumped::Stopped(to);
+            return Pumped::Stopped(from, to);
         }
         let read = tokio::select! {
             read = from.read(&mut buf) => read,
@@ -165,7 +179,7 @@ where
         }
         if forward < n {
             // The rest starts a message that will never be forwarded: the tunnel is closing.
-            return Pumped::Stopped(to);
+            return Pumped::Stopped(from, to);
         }
     }
 }

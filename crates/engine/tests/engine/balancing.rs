@@ -42,13 +42,13 @@ async fn requests_spread_over_three_replicas_and_a_killed_one_costs_few_failures
     assert!(counts.iter().all(|c| (20..=40).contains(c)), "requests per replica: {counts:?}");
 
     // Kill one replica (no grace) under load.
-    const WORKERS: u32 = 8;
-    let load = Load::start(h.edge_addr, &host, "/", 200, WORKERS);
+    const WORKERS: u32 = 4;
+    let load = Load::start(h.edge_addr, &host, "/", 100, WORKERS);
     tokio::time::sleep(Duration::from_secs(2)).await;
     h.runtime.stop(&instances[0].id, Duration::ZERO).await.unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (seen, failures) = load.stop().await;
-    assert!(seen.len() > 500, "the load ran: {} answers", seen.len());
+    assert!(seen.len() > 250, "the load ran: {} answers", seen.len());
     assert!(
         failures.len() <= WORKERS as usize,
         "at most the requests in flight on the killed replica fail: {} failures: {failures:?}",

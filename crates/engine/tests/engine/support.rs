@@ -447,7 +447,7 @@ impl Load {
                                 seen.push(r.text().await.unwrap_or_default().trim().to_owned())
                             }
                             Ok(r) => failures.push(format!("HTTP {}", r.status())),
-                            Err(e) => failures.push(e.to_string()),
+                            Err(e) => failures.push(error_chain(&e)),
                         }
                     }
                     (seen, failures)
@@ -482,4 +482,16 @@ where
         assert!(start.elapsed() < timeout, "timed out waiting for: {what}");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// An error with its causes, `error: cause: cause`, so a failed request says why.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
