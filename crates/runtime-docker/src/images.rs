@@ -394,7 +394,10 @@ impl DockerRuntime {
     }
 
     pub(crate) async fn remove_image_impl(&self, reference: &str) -> Result<()> {
-        match self.docker.remove_image(reference, None::<bollard::query_parameters::RemoveImageOptions>, None).await {
+        // `noprune`: the image's untagged parents are build-cache layers, which a build running now may
+        // have just chosen to reuse; pruning them with the image would fail that build mid-step.
+        let options = bollard::query_parameters::RemoveImageOptions { noprune: true, ..Default::default() };
+        match self.docker.remove_image(reference, Some(options), None).await {
             Ok(_) => Ok(()),
             Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
             Err(e) => Err(self.error(e)),

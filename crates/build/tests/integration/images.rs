@@ -128,7 +128,9 @@ async fn engine_client(runtime: &DockerRuntime) -> bollard::Docker {
 }
 
 async fn remove_image(runtime: &DockerRuntime, reference: &str) {
-    let options = bollard::query_parameters::RemoveImageOptions { force: true, ..Default::default() };
+    // `noprune`: the untagged parents are build-cache layers that builds running beside this test
+    // (same busybox layer) may be using at this moment; removing them fails those builds mid-step.
+    let options = bollard::query_parameters::RemoveImageOptions { force: true, noprune: true, ..Default::default() };
     let _ = engine_client(runtime).await.remove_image(reference, Some(options), None).await;
 }
 
