@@ -6,15 +6,12 @@ use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
-use hyper::http::uri::Authority;
 use tokio::sync::{Notify, watch};
 
 /// One upstream address as the proxy sees it.
 #[derive(Debug)]
 pub(crate) struct BackendState {
     addr: SocketAddr,
-    /// `addr` as a URI authority, made once rather than per request.
-    authority: Authority,
     /// Requests picked for this backend whose response has not finished streaming.
     in_flight: AtomicUsize,
     /// Woken when `in_flight` drops to zero.
@@ -33,10 +30,6 @@ pub(crate) struct BackendState {
 impl BackendState {
     pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
-    }
-
-    pub(crate) fn authority(&self) -> &Authority {
-        &self.authority
     }
 
     pub(crate) fn in_flight(&self) -> usize {
@@ -180,7 +173,6 @@ impl BackendRegistry {
         backends.retain(|_, weak| weak.strong_count() > 0);
         let state = Arc::new(BackendState {
             addr,
-            authority: Authority::try_from(addr.to_string()).expect("a socket address is an authority"),
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
             cooling_until_ms: AtomicU64::new(0),

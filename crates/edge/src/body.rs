@@ -10,6 +10,7 @@ use hyper::body::{Body, Bytes, Frame, Incoming, SizeHint};
 use tokio::sync::oneshot;
 
 use crate::backend::InFlight;
+use crate::upstream::Lease;
 
 /// Boxed error of the bodies the proxy produces.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -149,6 +150,9 @@ enum EdgeBodyKind {
         body: Incoming,
         /// Released at the end of the stream, on error, or when the client goes away (drop).
         in_flight: Option<InFlight>,
+        /// The upstream connection: back to its pool once the body was read to its end, closed if the
+        /// stream fails or the client goes away first.
+        lease: Option<Lease>,
     },
 }
 
@@ -159,10 +163,14 @@ impl EdgeBody {
         Self(EdgeBodyKind::Page((!bytes.is_empty()).then_some(bytes)))
     }
 
-    /// An upstream body; the backend stays counted in flight until it has been streamed.
-    pub(crate) fn upstream(body: Incoming, in_flight: InFlight) -> Self {
-        let in_flight = (!body.is_end_stream()).then_some(in_flight);
-        Self(EdgeBodyKind::Upstream { body, in_flight })
+    /// An upstream body; the backend stays counted in flight, and the connection it comes over
+    /// busy, until it has been streamed.
+    pub(crate) fn upstream(body: Incoming, in_flight: InFlight, lease: Lease) -> Self {
+        if body.is_end_stream() {
+            lease.release();
+            return Self(EdgeBodyKind::Upstream { body, in_flight: None, lease: None });
+        }
+        Self(EdgeBodyKind::Upstream { body, in_flight: Some(in_flight), lease: Some(lease) })
     }
 }
 
@@ -173,15 +181,20 @@ impl Body for EdgeBody {
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         match &mut self.get_mut().0 {
             EdgeBodyKind::Page(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            EdgeBodyKind::Upstream { body, in_flight } => {
+            EdgeBodyKind::Upstream { body, in_flight, lease } => {
                 let polled = Pin::new(&mut *body).poll_frame(cx);
-                let finished = match &polled {
-                    Poll::Ready(None | Some(Err(_))) => true,
-                    Poll::Ready(Some(Ok(_))) => body.is_end_stream(),
-                    Poll::Pending => false,
+                let (finished, whole) = match &polled {
+                    Poll::Ready(None) => (true, true),
+                    Poll::Ready(Some(Err(_))) => (true, false),
+                    Poll::Ready(Some(Ok(_))) => (body.is_end_stream(), body.is_end_stream()),
+                    Poll::Pending => (false, false),
                 };
                 if finished {
                     in_flight.take();
+                    let lease = lease.take();
+                    if whole && let Some(lease) = lease {
+                        lease.release();
+                    }
                 }
                 polled
             }

@@ -21,7 +21,8 @@
 //!   dev domains, from an ACME CA (HTTP-01 answered by the plain listener, renewed before expiry) for
 //!   other routed hosts — kept through a [`CertificateStore`]; optional redirect from plain HTTP.
 //!
-//! TCP routes come later; they plug into the same [`Router`].
+//! - **TCP exposure**: a listener per exposed port, forwarding raw TCP to the route's backends with the
+//!   same balancing, switching and draining.
 //!
 //! # The route-switch and drain protocol
 //!
@@ -41,13 +42,15 @@
 //!
 //! # Concurrency model
 //!
-//! Everything runs on the caller's tokio runtime. [`Edge::serve`] accepts connections in one task and
-//! spawns one task per client connection (HTTP/2 streams are further tasks of hyper's executor). The
-//! route table is a `RwLock<HashMap<..>>` that request tasks hold for reading only while they look up the
-//! host and pick a backend — never across an `.await`; writers replace a whole route at once, so readers
-//! never see a half-updated table. Per-backend in-flight counts are atomics with a `Notify` that wakes
-//! drains; counters are relaxed atomics. [`Edge`] is a cheap handle: clone it into the engine, the
-//! listener and the API.
+//! Client connections are served by worker threads, one per core, each with a single-threaded tokio
+//! runtime (`workers`): the accept loop hands a connection to the next worker, which owns it and
+//! everything it starts from then on: its requests, HTTP/2 streams, tunnels, and the upstream
+//! connections they use, which come from that worker's own pool (`upstream`). A request is never handed
+//! between threads. The route table is a `RwLock<HashMap<..>>` that request tasks hold for reading only
+//! while they look up the host and pick a backend, never across an `.await`; writers replace a whole
+//! route at once, so readers never see a half-updated table. Per-backend in-flight counts are atomics
+//! with a `Notify` that wakes drains; counters are relaxed atomics. [`Edge`] is a cheap handle: clone it
+//! into the engine, the listener and the API.
 
 mod backend;
 mod body;
@@ -64,6 +67,7 @@ mod table;
 mod tcp;
 mod tls;
 mod tunnel;
+mod upstream;
 mod workers;
 
 use std::net::SocketAddr;

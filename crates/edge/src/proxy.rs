@@ -8,12 +8,9 @@ use std::time::Instant;
 use hyper::body::Incoming;
 use hyper::header::{HOST, HeaderValue};
 use hyper::http::request::Parts;
-use hyper::http::uri::{PathAndQuery, Scheme};
+use hyper::http::uri::PathAndQuery;
 use hyper::upgrade::OnUpgrade;
 use hyper::{Method, Request, Response, StatusCode, Uri, Version};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use crate::backend::{BackendState, InFlight};
 use crate::body::{EdgeBody, HeldBody, UpstreamBody};
@@ -23,17 +20,17 @@ use crate::host::{HostProblem, RequestHost, request_host};
 use crate::pages::EdgePage;
 use crate::table::{Attempt, Pick, Rewrite, RouteShared, Router};
 use crate::tunnel::{self, Protocol};
-use crate::workers;
+use crate::upstream::{Lease, UpstreamError, Upstreams};
 
 /// The tracing target of the access log: one event per request.
 pub const ACCESS_LOG: &str = "slipway_edge::access";
 
-/// Forwards requests to the backends the [`Router`] picks, over a pool of keep-alive connections.
+/// Forwards requests to the backends the [`Router`] picks, over pools of keep-alive connections.
 #[derive(Debug)]
 pub(crate) struct Proxy {
     router: Arc<Router>,
     /// One pool of upstream connections per worker thread (see [`crate::workers`]).
-    clients: Box<[Client<HttpConnector, UpstreamBody>]>,
+    upstreams: Arc<Upstreams>,
     config: EdgeConfig,
 }
 
@@ -59,23 +56,8 @@ impl Forwarded {
 
 impl Proxy {
     pub(crate) fn new(router: Arc<Router>, config: EdgeConfig) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(config.connect_timeout));
-        connector.set_nodelay(true);
-        let clients = (0..workers::count())
-            .map(|_| {
-                Client::builder(TokioExecutor::new())
-                    .pool_idle_timeout(config.pool_idle_timeout)
-                    .pool_timer(TokioTimer::new())
-                    .build(connector.clone())
-            })
-            .collect();
-        Self { router, clients, config }
-    }
-
-    /// The upstream pool of the worker thread this runs on.
-    fn client(&self) -> &Client<HttpConnector, UpstreamBody> {
-        &self.clients[workers::current() % self.clients.len()]
+        let upstreams = Arc::new(Upstreams::new(config.connect_timeout, config.pool_idle_timeout));
+        Self { router, upstreams, config }
     }
 
     pub(crate) fn config(&self) -> &EdgeConfig {
@@ -155,6 +137,7 @@ impl Proxy {
         let body = HeldBody::new(body);
         let name = host.name.as_str();
         let mut attempt = Attempt::default();
+        let mut retried_stale = false;
         loop {
             let (in_flight, route, rewrite) = match self.router.pick(&host.name, parts.uri.path(), &mut attempt) {
                 Pick::Backend(in_flight, route, rewrite) => {
@@ -190,10 +173,10 @@ impl Proxy {
                 route.record_failure();
                 return Forwarded::page(&EdgePage::BadGateway(name.to_owned()), parts, attempt.count()).on(&route);
             };
-            let Some(request) = upstream_request(parts, in_flight.backend(), upstream_body, rewrite.as_ref()) else {
+            let Some(request) = upstream_request(parts, upstream_body, rewrite.as_ref()) else {
                 return Forwarded::page(&EdgePage::InvalidTarget, parts, attempt.count()).on(&route);
             };
-            let response = self.client().request(request);
+            let response = self.upstreams.send(backend, request);
             let deadline = async {
                 body_sent.wait().await;
                 tokio::time::sleep(self.config.response_timeout).await;
@@ -203,7 +186,7 @@ impl Proxy {
                 () = deadline => None,
             };
             match outcome {
-                Some(Ok(mut response)) => {
+                Some(Ok((mut response, lease))) => {
                     if is_gateway_error(response.status()) {
                         self.failed(in_flight.backend(), name);
                     } else {
@@ -212,6 +195,8 @@ impl Proxy {
                     if response.status() == StatusCode::SWITCHING_PROTOCOLS
                         && let (Some(protocol), Some(client_upgrade)) = (&upgrade, client_upgrade.take())
                     {
+                        // The connection becomes the tunnel: it never goes back to the pool.
+                        drop(lease);
                         let upstream_upgrade = hyper::upgrade::on(&mut response);
                         let tunnel = Protocol::of(protocol.as_bytes());
                         let open = self.router.metrics().tunnel_opened();
@@ -227,13 +212,25 @@ impl Proxy {
                         };
                     }
                     return Forwarded {
-                        response: downstream_response(response, in_flight),
+                        response: downstream_response(response, in_flight, lease),
                         backend: Some(backend),
                         attempts: attempt.count(),
                         route: Some(route),
                     };
                 }
                 Some(Err(error)) => {
+                    if error.is_stale_connection()
+                        && !retried_stale
+                        && is_replayable(&error, &parts.method)
+                        && body.is_unread()
+                    {
+                        // Not the backend's fault: try it again, once, on a new connection.
+                        tracing::debug!(host = name, %backend, error = %error_chain(&error), "pooled connection closed; retrying");
+                        retried_stale = true;
+                        drop(in_flight);
+                        attempt.forget_last();
+                        continue;
+                    }
                     if error.is_connect() {
                         if !in_flight.backend().is_cooling(Instant::now()) {
                             self.router.metrics().ejected();
@@ -264,22 +261,15 @@ impl Proxy {
     }
 }
 
-/// The request for one upstream attempt: same method, target and headers, over HTTP/1.1 to `backend`.
-fn upstream_request(
-    parts: &Parts,
-    backend: &BackendState,
-    body: UpstreamBody,
-    rewrite: Option<&Rewrite>,
-) -> Option<Request<UpstreamBody>> {
-    let mut uri = hyper::http::uri::Parts::default();
-    uri.scheme = Some(Scheme::HTTP);
-    uri.authority = Some(backend.authority().clone());
-    uri.path_and_query = match (rewrite, parts.uri.path_and_query()) {
-        (Some(rewrite), path) => Some(rewrite.apply(path.map_or("/", PathAndQuery::as_str)).parse().ok()?),
-        (None, Some(path)) => Some(path.clone()),
-        (None, None) => Some(PathAndQuery::from_static("/")),
+/// The request for one upstream attempt: same method, target (in origin form) and headers, over
+/// HTTP/1.1.
+fn upstream_request(parts: &Parts, body: UpstreamBody, rewrite: Option<&Rewrite>) -> Option<Request<UpstreamBody>> {
+    let path = match (rewrite, parts.uri.path_and_query()) {
+        (Some(rewrite), path) => rewrite.apply(path.map_or("/", PathAndQuery::as_str)).parse().ok()?,
+        (None, Some(path)) => path.clone(),
+        (None, None) => PathAndQuery::from_static("/"),
     };
-    let uri = Uri::from_parts(uri).ok()?;
+    let uri = Uri::from(path);
     let mut request = Request::new(body);
     *request.method_mut() = parts.method.clone();
     *request.uri_mut() = uri;
@@ -290,10 +280,10 @@ fn upstream_request(
 
 /// The upstream's response for the client: hop-by-hop headers removed, body streamed, and the backend
 /// counted in flight until the body has been streamed.
-fn downstream_response(response: Response<Incoming>, in_flight: InFlight) -> Response<EdgeBody> {
+fn downstream_response(response: Response<Incoming>, in_flight: InFlight, lease: Lease) -> Response<EdgeBody> {
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
-    Response::from_parts(parts, EdgeBody::upstream(body, in_flight))
+    Response::from_parts(parts, EdgeBody::upstream(body, in_flight, lease))
 }
 
 /// Whether an upstream's answer says that it could not serve the request (a gateway in front of the
@@ -313,24 +303,10 @@ fn switching_response(response: Response<Incoming>, protocol: HeaderValue) -> Re
 /// Whether a failed attempt certainly did not reach the application, so the request may go to another
 /// backend: the connection could not be made, the request was never written, or (for methods that change
 /// nothing) the connection closed before any response.
-fn is_replayable(error: &hyper_util::client::legacy::Error, method: &Method) -> bool {
-    if error.is_connect() {
-        return true;
-    }
-    let Some(cause) = hyper_cause(error) else { return false };
+fn is_replayable(error: &UpstreamError, method: &Method) -> bool {
+    let Some(cause) = error.hyper() else { return error.is_connect() };
     let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE);
     cause.is_canceled() || (safe && cause.is_incomplete_message())
-}
-
-fn hyper_cause<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a hyper::Error> {
-    let mut source = error.source();
-    while let Some(cause) = source {
-        if let Some(hyper_error) = cause.downcast_ref::<hyper::Error>() {
-            return Some(hyper_error);
-        }
-        source = cause.source();
-    }
-    None
 }
 
 /// `error: cause: cause` on one line for logs.

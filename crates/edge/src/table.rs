@@ -177,6 +177,11 @@ impl Attempt {
     pub(crate) fn count(&self) -> usize {
         self.tried.len()
     }
+
+    /// Lets the backend picked last be picked again (once its connection, not the backend, failed).
+    pub(crate) fn forget_last(&mut self) {
+        self.tried.pop();
+    }
 }
 
 /// The outcome of picking a backend for a request.

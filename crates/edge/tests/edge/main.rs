@@ -3,6 +3,7 @@
 mod balancing;
 mod drain;
 mod forwarding;
+mod pooling;
 mod routing;
 mod shutdown;
 mod support;
