@@ -1,6 +1,7 @@
 //! Header rewriting between the client and the upstream.
 
-use std::net::IpAddr;
+use std::fmt;
+use std::net::SocketAddr;
 
 use hyper::HeaderMap;
 use hyper::header::{self, HeaderName, HeaderValue};
@@ -26,15 +27,25 @@ const HOP_BY_HOP: [HeaderName; 9] = [
 ];
 
 /// Removes hop-by-hop headers, including every header the `Connection` header names.
+///
+/// One pass over the names finds what to remove, so a message without any (most requests) costs no
+/// lookup and no allocation.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|list| list.split(','))
-        .filter_map(|token| HeaderName::from_bytes(token.trim().as_bytes()).ok())
+    let named_by_connection = |name: &HeaderName| {
+        headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|list| list.split(','))
+            .any(|token| token.trim().eq_ignore_ascii_case(name.as_str()))
+    };
+    let has_connection = headers.contains_key(header::CONNECTION);
+    let doomed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| HOP_BY_HOP.contains(name) || (has_connection && named_by_connection(name)))
+        .cloned()
         .collect();
-    for name in named.iter().chain(HOP_BY_HOP.iter()) {
+    for name in &doomed {
         headers.remove(name);
     }
 }
@@ -80,14 +91,41 @@ impl ClientScheme {
     }
 }
 
+/// A client connection's address, with its `X-Forwarded-For` entry made once for all its requests.
+#[derive(Debug, Clone)]
+pub(crate) struct ClientAddr {
+    addr: SocketAddr,
+    forwarded_for: HeaderValue,
+}
+
+impl ClientAddr {
+    pub(crate) fn new(addr: SocketAddr) -> Self {
+        let ip = addr.ip().to_canonical().to_string();
+        let forwarded_for = HeaderValue::from_str(&ip).expect("an IP address is a header value");
+        Self { addr, forwarded_for }
+    }
+}
+
+impl fmt::Display for ClientAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.addr.fmt(f)
+    }
+}
+
 /// Sets the `X-Forwarded-*` headers of a request the edge received from `client` over `scheme`.
 pub(crate) fn set_forwarded(
     headers: &mut HeaderMap,
-    client: IpAddr,
+    client: &ClientAddr,
     original_host: &HeaderValue,
     scheme: ClientScheme,
 ) {
-    let client = client.to_canonical().to_string();
+    headers.insert(X_FORWARDED_PROTO, scheme.as_header());
+    headers.insert(X_FORWARDED_HOST, original_host.clone());
+    if !headers.contains_key(&X_FORWARDED_FOR) {
+        headers.insert(X_FORWARDED_FOR, client.forwarded_for.clone());
+        return;
+    }
+    let client = client.forwarded_for.to_str().unwrap_or_default();
     let mut chain: Vec<&str> = headers
         .get_all(&X_FORWARDED_FOR)
         .iter()
@@ -95,13 +133,11 @@ pub(crate) fn set_forwarded(
         .map(str::trim)
         .filter(|value| !value.is_empty())
         .collect();
-    chain.push(&client);
+    chain.push(client);
     let chain = chain.join(", ");
     if let Ok(value) = HeaderValue::from_str(&chain) {
         headers.insert(X_FORWARDED_FOR, value);
     }
-    headers.insert(X_FORWARDED_PROTO, scheme.as_header());
-    headers.insert(X_FORWARDED_HOST, original_host.clone());
 }
 
 #[cfg(test)]
@@ -127,12 +163,23 @@ mod tests {
         headers.append(&X_FORWARDED_FOR, HeaderValue::from_static("10.0.0.1"));
         headers.append(&X_FORWARDED_FOR, HeaderValue::from_static("10.0.0.2"));
         headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static("https"));
-        let ip: IpAddr = "::ffff:192.0.2.7".parse().expect("ip");
-        set_forwarded(&mut headers, ip, &HeaderValue::from_static("App.Test:8080"), ClientScheme::Http);
+        let ip = ClientAddr::new("[::ffff:192.0.2.7]:40000".parse().expect("address"));
+        set_forwarded(&mut headers, &ip, &HeaderValue::from_static("App.Test:8080"), ClientScheme::Http);
         assert_eq!(headers[&X_FORWARDED_FOR], "10.0.0.1, 10.0.0.2, 192.0.2.7");
         assert_eq!(headers[&X_FORWARDED_PROTO], "http");
         assert_eq!(headers[&X_FORWARDED_HOST], "App.Test:8080");
-        set_forwarded(&mut headers, ip, &HeaderValue::from_static("app.test"), ClientScheme::Https);
+        set_forwarded(&mut headers, &ip, &HeaderValue::from_static("app.test"), ClientScheme::Https);
         assert_eq!(headers[&X_FORWARDED_PROTO], "https");
+    }
+
+    #[test]
+    fn starts_forwarded_for_when_the_client_sent_none() {
+        let mut headers = HeaderMap::new();
+        let ip = ClientAddr::new("[2001:db8::5]:443".parse().expect("address"));
+        set_forwarded(&mut headers, &ip, &HeaderValue::from_static("app.test"), ClientScheme::Https);
+        assert_eq!(headers.get_all(&X_FORWARDED_FOR).iter().count(), 1);
+        assert_eq!(headers[&X_FORWARDED_FOR], "2001:db8::5");
+        assert_eq!(headers[&X_FORWARDED_PROTO], "https");
+        assert_eq!(ip.to_string(), "[2001:db8::5]:443");
     }
 }

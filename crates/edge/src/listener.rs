@@ -15,7 +15,7 @@ use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
-use crate::headers::ClientScheme;
+use crate::headers::{ClientAddr, ClientScheme};
 use crate::proxy::Proxy;
 use crate::tls::Tls;
 use crate::workers;
@@ -39,14 +39,15 @@ pub(crate) async fn serve(
     accept_loop(listener, shutdown, grace, move |stream, client, watcher| {
         let (proxy, tls, builder) = (Arc::clone(&proxy), Arc::clone(&tls), builder.clone());
         async move {
+            let peer = ClientAddr::new(client);
             let service = service_fn(move |request: Request<Incoming>| {
-                let (proxy, tls) = (Arc::clone(&proxy), Arc::clone(&tls));
+                let (proxy, tls, client) = (Arc::clone(&proxy), Arc::clone(&tls), peer.clone());
                 async move {
                     let (parts, body) = request.into_parts();
                     if let Some(answer) = tls.get().and_then(|tls| tls.intercept(&parts)) {
                         return Ok::<_, Infallible>(answer);
                     }
-                    Ok(proxy.handle(Request::from_parts(parts, body), client).await)
+                    Ok(proxy.handle(Request::from_parts(parts, body), &client).await)
                 }
             });
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
@@ -83,10 +84,11 @@ pub(crate) async fn serve_tls(
                     return;
                 }
             };
+            let peer = ClientAddr::new(client);
             let service = service_fn(move |mut request: Request<Incoming>| {
-                let proxy = Arc::clone(&proxy);
+                let (proxy, client) = (Arc::clone(&proxy), peer.clone());
                 request.extensions_mut().insert(ClientScheme::Https);
-                async move { Ok::<_, Infallible>(proxy.handle(request, client).await) }
+                async move { Ok::<_, Infallible>(proxy.handle(request, &client).await) }
             });
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
             if let Err(error) = watcher.watch(connection).await {

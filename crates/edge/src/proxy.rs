@@ -15,7 +15,7 @@ use hyper::{Method, Request, Response, StatusCode, Uri, Version};
 use crate::backend::{BackendState, InFlight};
 use crate::body::{EdgeBody, HeldBody, UpstreamBody};
 use crate::config::EdgeConfig;
-use crate::headers::{requested_upgrade, set_forwarded, set_upgrade, strip_hop_by_hop};
+use crate::headers::{ClientAddr, requested_upgrade, set_forwarded, set_upgrade, strip_hop_by_hop};
 use crate::host::{HostProblem, RequestHost, request_host};
 use crate::pages::EdgePage;
 use crate::table::{Attempt, Pick, Rewrite, RouteShared, Router};
@@ -65,7 +65,7 @@ impl Proxy {
     }
 
     /// Answers one client request. Never fails: problems become edge pages.
-    pub(crate) async fn handle(&self, request: Request<Incoming>, client: SocketAddr) -> Response<EdgeBody> {
+    pub(crate) async fn handle(&self, request: Request<Incoming>, client: &ClientAddr) -> Response<EdgeBody> {
         let started = Instant::now();
         let (mut parts, body) = request.into_parts();
         let method = parts.method.clone();
@@ -118,7 +118,7 @@ impl Proxy {
         }
     }
 
-    async fn forward(&self, parts: &mut Parts, body: Incoming, host: &RequestHost, client: SocketAddr) -> Forwarded {
+    async fn forward(&self, parts: &mut Parts, body: Incoming, host: &RequestHost, client: &ClientAddr) -> Forwarded {
         if parts.method == Method::CONNECT {
             return Forwarded::page(&EdgePage::InvalidTarget, parts, 0);
         }
@@ -132,7 +132,7 @@ impl Proxy {
             set_upgrade(&mut parts.headers, protocol.clone());
         }
         let scheme = crate::headers::ClientScheme::of(&parts.extensions);
-        set_forwarded(&mut parts.headers, client.ip(), &host.original, scheme);
+        set_forwarded(&mut parts.headers, client, &host.original, scheme);
         parts.headers.insert(HOST, host.original.clone());
         let body = HeldBody::new(body);
         let name = host.name.as_str();

@@ -140,7 +140,8 @@ impl Upstreams {
         loop {
             let (mut sender, reused) = match self.checkout(pool, addr) {
                 Some(sender) => (sender, true),
-                None => (self.connect(addr).await?, false),
+                // Boxed: rare, and it would make every request's future larger.
+                None => (Box::pin(self.connect(addr)).await?, false),
             };
             match sender.try_send_request(request).await {
                 Ok(response) => {
