@@ -16,7 +16,9 @@ pub struct EdgeConfig {
     pub backend_cooldown: Duration,
     /// How long an idle pooled upstream connection is kept (default 30 s).
     pub pool_idle_timeout: Duration,
-    /// Longest wait for a client's request headers on HTTP/1 (default 30 s): bounds slow-header clients.
+    /// Longest wait for a client's request headers on HTTP/1 (default 30 s), counted from when the
+    /// connection became ready for its next request: bounds slow-header clients, and closes keep-alive
+    /// connections left idle for longer.
     pub header_read_timeout: Duration,
     /// After shutdown is requested, how long in-flight requests may take before their connections are
     /// closed (default 30 s).

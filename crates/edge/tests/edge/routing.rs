@@ -167,3 +167,32 @@ async fn metrics_count_requests_by_host_and_status_class() {
     assert!(text.contains(r#"slipway_edge_request_duration_seconds_count{host="metrics.test"} 3"#), "{text}");
     assert!(text.contains("slipway_edge_unknown_host_requests_total 1"), "{text}");
 }
+
+#[tokio::test]
+async fn idle_keep_alive_client_connections_are_closed_after_the_header_timeout() {
+    let edge =
+        RunningEdge::with_config(EdgeConfig { header_read_timeout: Duration::from_millis(400), ..Default::default() })
+            .await;
+    let api = Upstream::start("api").await;
+    edge.edge.set_route("api.test", [api.addr]).expect("route");
+
+    let stream = TcpStream::connect(edge.addr).await.expect("connect");
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
+    let connection = tokio::spawn(connection);
+    for _ in 0..2 {
+        // Keep-alive holds between requests closer together than the timeout.
+        let request = hyper::Request::builder().uri("/").header("host", "api.test").body(empty()).expect("request");
+        let response = sender.send_request(request).await.expect("response on the kept-alive connection");
+        assert_eq!(response.status(), StatusCode::OK);
+        http_body_util::BodyExt::collect(response.into_body()).await.expect("body");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Then the connection sits idle, and the edge closes it instead of holding it for ever.
+    tokio::time::timeout(Duration::from_secs(10), connection)
+        .await
+        .expect("the edge closes an idle connection")
+        .expect("connection task")
+        .expect("a clean close");
+    assert!(sender.is_closed());
+}
