@@ -8,6 +8,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use serde_json::Value;
 use slipway_api_types::{ResultsList, ServiceResponse, Status};
+use slipway_model::service::database::DatabaseCredentials;
 use slipway_model::{
     ContainerRegistry, Environment, Role, Service, ServiceSpec, ServiceType, Uuid, ValidationError, new_id, now,
 };
@@ -73,6 +74,35 @@ async fn check_registry(state: &AppState, org: Uuid, spec: &ServiceSpec) -> ApiR
     }
 }
 
+/// Refuses edge ports another service of the organization already exposes: a public TCP port's
+/// `external_port`, or the port a PUBLIC database was given. One edge serves them all, so two services
+/// on one port would take each other's connections.
+async fn check_edge_ports(state: &AppState, org: Uuid, service_id: Uuid, spec: &ServiceSpec) -> ApiResult<()> {
+    let wanted: Vec<u32> = spec.edge_tcp_ports().collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let services: Vec<Service> = state.store.list(org, Filter::default()).await?;
+    let credentials: Vec<DatabaseCredentials> = state.store.list(org, Filter::default()).await?;
+    for port in wanted {
+        let by_service = services.iter().find(|s| s.id != service_id && s.spec.edge_tcp_ports().any(|p| p == port));
+        let by_database = || {
+            let credentials = credentials
+                .iter()
+                .find(|c| c.service_id != service_id && c.external_port.map(u32::from) == Some(port))?;
+            services.iter().find(|s| s.id == credentials.service_id)
+        };
+        if let Some(other) = by_service.or_else(by_database) {
+            return Err(ApiError::Conflict(format!(
+                "the edge's TCP port {port} is already exposed by service `{}` ({}); choose another external_port",
+                other.name(),
+                other.id
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) async fn create(
     state: &AppState,
     caller: &Caller,
@@ -85,8 +115,10 @@ pub(crate) async fn create(
     let mut spec = ServiceSpec::from_json(kind, body)?;
     spec.prepare()?;
     check_registry(state, env.organization_id, &spec).await?;
+    let id = new_id();
+    check_edge_ports(state, env.organization_id, id, &spec).await?;
     let service = Service {
-        id: new_id(),
+        id,
         organization_id: env.organization_id,
         project_id: env.project_id,
         environment_id: env.id,
@@ -130,6 +162,7 @@ pub(crate) async fn edit(
     let mut service = find(state, caller, kind, id).await?;
     service.spec = service.spec.edited(body)?;
     check_registry(state, service.organization_id, &service.spec).await?;
+    check_edge_ports(state, service.organization_id, service.id, &service.spec).await?;
     service.updated_at = Some(now());
     state.store.update(&service).await?;
     Ok(Json(service_response(state, &service).await?))

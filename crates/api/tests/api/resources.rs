@@ -259,3 +259,39 @@ async fn statuses_with_stages_group_services_by_deployment_stage() {
     assert_eq!(stages[3]["applications"][0]["state"], "READY");
     assert!(stages[1]["jobs"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_public_tcp_edge_port_belongs_to_one_service_of_the_organization() {
+    let app = App::new().await;
+    let registry = app.registry().await;
+    let (project, staging) = app.project_and_env().await;
+    let production =
+        app.post(&format!("/project/{project}/environment"), json!({"name": "production"})).await.expect(201)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let tcp = |external: u32| json!([{"internal_port": 6379, "publicly_accessible": true, "protocol": "TCP", "external_port": external}]);
+    let with_ports = |name: &str, external: u32| {
+        let mut body = bodies::container(name, &registry);
+        body["ports"] = tcp(external);
+        body
+    };
+
+    let first = app.post(&format!("/environment/{staging}/container"), with_ports("cache", 16379)).await.expect(201);
+    let first_id = first["id"].as_str().unwrap().to_owned();
+    // Another environment's service cannot take the same edge port: one edge serves them all.
+    let refused =
+        app.post(&format!("/environment/{production}/container"), with_ports("cache", 16379)).await.refused(409, None);
+    let message = refused["message"].as_str().unwrap();
+    assert!(message.contains("16379") && message.contains("cache") && message.contains(&first_id), "{refused}");
+    let second =
+        app.post(&format!("/environment/{production}/container"), with_ports("cache", 16380)).await.expect(201);
+    let second_id = second["id"].as_str().unwrap().to_owned();
+    // Nor can an edit move onto it; editing a service that keeps its own port is fine.
+    app.put(&format!("/container/{second_id}"), with_ports("cache", 16379)).await.refused(409, None);
+    app.put(&format!("/container/{first_id}"), with_ports("cache", 16379)).await.expect(200);
+    // Once the first gives the port up, the second may take it.
+    app.put(&format!("/container/{first_id}"), with_ports("cache", 16381)).await.expect(200);
+    let moved = app.put(&format!("/container/{second_id}"), with_ports("cache", 16379)).await.expect(200);
+    assert_eq!(moved["ports"][0]["external_port"], 16379);
+}

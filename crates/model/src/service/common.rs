@@ -236,6 +236,15 @@ pub fn prepare_ports(ports: &mut [Port]) -> Validation {
         if ports[..i].iter().any(|q| q.name == p.name) {
             return Err(ValidationError::new(format!("ports[{i}].name"), "must be unique"));
         }
+        let on_edge = |q: &Port| q.publicly_accessible && q.protocol == PortProtocol::Tcp;
+        if let Some(external) = p.external_port.filter(|_| on_edge(p))
+            && ports[..i].iter().any(|q| on_edge(q) && q.external_port == Some(external))
+        {
+            return Err(ValidationError::new(
+                format!("ports[{i}].external_port"),
+                format!("must be unique among public TCP ports, {external} is listed twice"),
+            ));
+        }
     }
     if ports.iter().filter(|p| p.is_default).count() > 1 {
         return Err(ValidationError::new("ports", "must have at most one port with `is_default: true`"));
@@ -461,6 +470,21 @@ mod tests {
         assert_eq!(error.field, "ports[0].external_port", "{error:?}");
         tcp.external_port = Some(16379);
         prepare_ports(&mut [tcp]).unwrap();
+    }
+
+    #[test]
+    fn two_public_tcp_ports_cannot_share_an_edge_port() {
+        let mut redis = port(6379, true);
+        redis.protocol = PortProtocol::Tcp;
+        redis.external_port = Some(16379);
+        let mut other = redis.clone();
+        other.internal_port = 6380;
+        let error = prepare_ports(&mut [redis.clone(), other.clone()]).unwrap_err();
+        assert_eq!(error.field, "ports[1].external_port", "{error:?}");
+        assert!(error.rule.contains("16379"), "{error:?}");
+        // A private port's external_port is not exposed, so it does not collide.
+        other.publicly_accessible = false;
+        prepare_ports(&mut [redis, other]).unwrap();
     }
 
     #[test]

@@ -208,6 +208,19 @@ impl ServiceSpec {
             _ => None,
         }
     }
+
+    /// The edge ports its public TCP ports are exposed on (`external_port`).
+    pub fn edge_tcp_ports(&self) -> impl Iterator<Item = u32> + '_ {
+        let ports: &[common::Port] = match self {
+            ServiceSpec::Application(s) => &s.ports,
+            ServiceSpec::Container(s) => &s.ports,
+            _ => &[],
+        };
+        ports
+            .iter()
+            .filter(|p| p.publicly_accessible && p.protocol == common::PortProtocol::Tcp)
+            .filter_map(|p| p.external_port)
+    }
 }
 
 /// A service of an environment.
