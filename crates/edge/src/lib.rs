@@ -143,6 +143,15 @@ impl Edge {
         Ok(())
     }
 
+    /// Whether the edge gets a certificate for `host` (the default: ACME, or the local CA for dev
+    /// domains) or leaves TLS to what is in front of it, a CDN for instance; then no certificate is
+    /// ordered for it and plain HTTP for it is never redirected to HTTPS.
+    pub fn set_certificate_wanted(&self, host: &str, wanted: bool) -> Result<(), EdgeError> {
+        self.router.set_certificate_wanted(host, wanted)?;
+        self.check_certificates();
+        Ok(())
+    }
+
     /// Exposes the TCP port `listen` (bound on first use; port 0 picks a free one) and sends its new
     /// connections to `backends`, replacing what it had; open connections stay where they are.
     /// Must be called within the tokio runtime. Returns the bound address.

@@ -1,6 +1,6 @@
 //! The route table: which backends answer for which host, and the choice of a backend per request.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -21,6 +21,9 @@ use crate::metrics::{EdgeMetrics, RouteMetrics};
 #[derive(Debug)]
 pub struct Router {
     routes: RwLock<HashMap<HostName, Arc<Route>>>,
+    /// Hosts whose TLS is someone else's (a CDN in front of the edge): no certificate is ordered for
+    /// them and plain HTTP is not redirected.
+    without_certificate: RwLock<HashSet<HostName>>,
     backends: BackendRegistry,
     unknown_host: AtomicU64,
     metrics: EdgeMetrics,
@@ -204,6 +207,7 @@ impl Router {
     pub(crate) fn new() -> Self {
         Self {
             routes: RwLock::new(HashMap::new()),
+            without_certificate: RwLock::default(),
             backends: BackendRegistry::new(),
             unknown_host: AtomicU64::new(0),
             metrics: EdgeMetrics::default(),
@@ -276,6 +280,24 @@ impl Router {
     }
 
     /// Removes every route of `host`; returns whether it had one. Later requests for it get a 404.
+    /// Whether the edge gets a certificate for `host` (the default) or leaves its TLS to whatever is in
+    /// front of it; in that case plain HTTP for it is not redirected to HTTPS either.
+    pub fn set_certificate_wanted(&self, host: &str, wanted: bool) -> Result<(), EdgeError> {
+        let host = HostName::parse(host)?;
+        let mut without = self.without_certificate.write().unwrap_or_else(PoisonError::into_inner);
+        if wanted {
+            without.remove(&host);
+        } else {
+            without.insert(host);
+        }
+        Ok(())
+    }
+
+    /// Whether the edge should hold a certificate for `host`.
+    pub(crate) fn wants_certificate(&self, host: &HostName) -> bool {
+        !self.without_certificate.read().unwrap_or_else(PoisonError::into_inner).contains(host)
+    }
+
     pub fn remove_route(&self, host: &str) -> Result<bool, EdgeError> {
         let host = HostName::parse(host)?;
         let removed = self.routes.write().unwrap_or_else(PoisonError::into_inner).remove(&host).is_some();

@@ -155,10 +155,14 @@ impl AcmeTask {
     }
 }
 
-/// Whether `host` gets its certificate from ACME: not a dev domain, not an IP literal.
+/// Whether `host` gets its certificate from ACME: wanted, not a dev domain, not an IP literal.
 fn wants_acme(tls: &Tls, host: &HostName) -> bool {
     let name = host.as_str();
-    !tls.is_dev_host(host) && !name.starts_with('[') && name.parse::<IpAddr>().is_err() && name.contains('.')
+    tls.router.wants_certificate(host)
+        && !tls.is_dev_host(host)
+        && !name.starts_with('[')
+        && name.parse::<IpAddr>().is_err()
+        && name.contains('.')
 }
 
 /// One order for `host`: HTTP-01 challenges published in the challenge map while they are validated.

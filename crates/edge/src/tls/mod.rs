@@ -195,7 +195,7 @@ impl Tls {
             return None;
         }
         let host = request_host(parts).ok()?;
-        if !self.has_certificate(&host.name) {
+        if !self.router.wants_certificate(&host.name) || !self.has_certificate(&host.name) {
             return None;
         }
         let port = self.config.public_https_port.unwrap_or_else(|| self.https_port.load(Ordering::Relaxed));

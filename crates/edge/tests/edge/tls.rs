@@ -212,6 +212,14 @@ async fn plain_http_redirects_to_https_for_hosts_with_a_certificate() {
     let plain = edge.get_plain("plain.test", "/").await;
     assert_eq!(plain.status, StatusCode::OK);
     assert_eq!(plain.text(), "app");
+
+    // A host whose TLS ends in front of the edge (a CDN) is not redirected, even with a certificate.
+    edge.edge.set_route("cdn.localhost", [app.addr]).expect("route");
+    assert_eq!(edge.get_plain("cdn.localhost", "/").await.status, StatusCode::PERMANENT_REDIRECT);
+    edge.edge.set_certificate_wanted("cdn.localhost", false).expect("no certificate");
+    let behind_cdn = edge.get_plain("cdn.localhost", "/").await;
+    assert_eq!(behind_cdn.status, StatusCode::OK);
+    assert_eq!(behind_cdn.text(), "app");
 }
 
 /// Pebble's issuing root, from its management API.
@@ -275,11 +283,18 @@ async fn wait_for_certificate(
 async fn acme_certificate_is_issued_by_a_real_acme_server() {
     let setup = acme_setup(None).await;
     let app = Upstream::start("app").await;
+    // A host whose certificate is someone else's business is routed, but never ordered one. (Hosts are
+    // looked at in name order, so it would have been ordered before app.test.)
+    setup.edge.edge.set_certificate_wanted("a-cdn.test", false).expect("no certificate");
+    setup.edge.edge.set_route("a-cdn.test", [app.addr]).expect("route");
     setup.edge.edge.set_route("app.test", [app.addr]).expect("route");
 
     let info = wait_for_certificate(&setup, "app.test", Duration::from_secs(60), |_| true).await;
     assert!(info.issuer.contains("Pebble"), "issuer: {}", info.issuer);
     assert!(setup.pebble.log().contains("app.test"), "pebble validated the name");
+    assert!(!setup.pebble.log().contains("a-cdn.test"), "no order for a host without a certificate wanted");
+    assert!(setup.edge.edge.acme_certificate("a-cdn.test").is_none());
+    assert_eq!(setup.edge.get_plain("a-cdn.test", "/").await.text(), "app");
 
     // A client that trusts only pebble's root gets the service over HTTPS with SNI app.test.
     let root = pebble_root(&setup.pebble).await;
