@@ -41,7 +41,10 @@ pub struct EdgeTraffic(pub slipway_edge::Edge, pub IpAddr);
 impl Traffic for EdgeTraffic {
     fn route(&self, entry: &Entry, backends: Vec<SocketAddr>) {
         let done = match entry {
-            Entry::Http { host, path, rewrite } => self.0.set_only_path_route(host, path, rewrite.as_deref(), backends),
+            Entry::Http { host, path, rewrite, certificate } => self
+                .0
+                .set_certificate_wanted(host, *certificate)
+                .and_then(|()| self.0.set_only_path_route(host, path, rewrite.as_deref(), backends)),
             Entry::Tcp { port } => self.0.set_tcp_route(SocketAddr::new(self.1, *port), backends).map(|_| ()),
         };
         if let Err(err) = done {
@@ -52,7 +55,8 @@ impl Traffic for EdgeTraffic {
     fn unroute(&self, entry: &Entry) {
         match entry {
             Entry::Http { host, .. } => {
-                if let Err(err) = self.0.remove_route(host) {
+                let removed = self.0.remove_route(host).and_then(|_| self.0.set_certificate_wanted(host, true));
+                if let Err(err) = removed {
                     tracing::error!(%err, %entry, "cannot remove a route");
                 }
             }

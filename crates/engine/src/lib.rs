@@ -67,6 +67,9 @@ pub enum Entry {
         path: String,
         /// What the prefix becomes in the path sent to the service.
         rewrite: Option<String>,
+        /// Whether the edge gets the host a certificate; a custom domain whose TLS ends in front of the
+        /// edge (`generate_certificate: false`, a CDN) has none, and plain HTTP is not redirected.
+        certificate: bool,
     },
     /// Connections to the edge's TCP `port`: a PUBLIC database, or a public TCP port that has an
     /// external port.
@@ -79,7 +82,7 @@ pub enum Entry {
 impl Entry {
     /// An HTTP entry for every path of `host`.
     pub fn host(host: impl Into<String>) -> Self {
-        Entry::Http { host: host.into(), path: "/".to_owned(), rewrite: None }
+        Entry::Http { host: host.into(), path: "/".to_owned(), rewrite: None, certificate: true }
     }
 
     /// The host name of an HTTP entry.

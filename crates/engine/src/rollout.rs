@@ -133,9 +133,17 @@ pub(crate) struct PublicRoute {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RouteExtras {
     /// Its custom domains.
-    pub domains: Vec<String>,
+    pub domains: Vec<DomainRoute>,
     /// The edge port of a PUBLIC database.
     pub database_port: Option<u16>,
+}
+
+/// A custom domain as the edge serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DomainRoute {
+    pub domain: String,
+    /// Whether the edge gets it a certificate (`generate_certificate`).
+    pub certificate: bool,
 }
 
 /// The public routes of a service: its default public HTTP port at
@@ -150,10 +158,11 @@ pub(crate) fn public_routes(
     extras: &RouteExtras,
 ) -> Vec<PublicRoute> {
     let default = workload.ports.iter().find(|p| p.publicly_accessible && p.is_default).map(|p| p.internal_port);
-    let http = |host: String, p: &Port| Entry::Http {
+    let http = |host: String, p: &Port, certificate: bool| Entry::Http {
         host,
         path: p.public_path.clone().unwrap_or_else(|| "/".to_owned()),
         rewrite: p.public_path_rewrite.clone(),
+        certificate,
     };
     let mut routes: Vec<PublicRoute> = Vec::new();
     let mut main: Option<&Port> = None;
@@ -166,7 +175,7 @@ pub(crate) fn public_routes(
                 if main.is_none() || Some(p.internal_port) == default {
                     main = Some(p);
                 }
-                routes.push(PublicRoute { entry: http(host, p), port });
+                routes.push(PublicRoute { entry: http(host, p, true), port });
             }
             PortProtocol::Tcp => {
                 if let Some(external) = p.external_port.and_then(|e| u16::try_from(e).ok()) {
@@ -178,7 +187,9 @@ pub(crate) fn public_routes(
     }
     if let Some(p) = main {
         let port = u16::try_from(p.internal_port).unwrap_or_default();
-        routes.extend(extras.domains.iter().map(|domain| PublicRoute { entry: http(domain.clone(), p), port }));
+        routes.extend(
+            extras.domains.iter().map(|d| PublicRoute { entry: http(d.domain.clone(), p, d.certificate), port }),
+        );
     }
     if let (Some(external), Some(p)) = (extras.database_port, workload.main_port())
         && let ServiceSpec::Database(_) = &service.spec
@@ -198,7 +209,10 @@ pub(crate) async fn route_extras(store: &slipway_store::Store, service: &Service
     let filter = slipway_store::Filter::parent(service.id);
     let domains = match store.list::<slipway_model::custom_domain::CustomDomain>(service.organization_id, filter).await
     {
-        Ok(domains) => domains.into_iter().map(|d| d.spec.domain).collect(),
+        Ok(domains) => domains
+            .into_iter()
+            .map(|d| DomainRoute { domain: d.spec.domain, certificate: d.spec.generate_certificate })
+            .collect(),
         Err(err) => {
             tracing::warn!(service = %service.id, %err, "cannot load the service's custom domains");
             Vec::new()
@@ -542,7 +556,8 @@ mod tests {
     }
 
     fn domains(names: &[&str]) -> RouteExtras {
-        RouteExtras { domains: names.iter().map(|d| (*d).to_owned()).collect(), database_port: None }
+        let domains = names.iter().map(|d| DomainRoute { domain: (*d).to_owned(), certificate: true }).collect();
+        RouteExtras { domains, database_port: None }
     }
 
     #[test]
@@ -570,6 +585,23 @@ mod tests {
     }
 
     #[test]
+    fn a_custom_domain_without_generate_certificate_is_routed_without_one() {
+        let (service, workload) =
+            container(serde_json::json!([{"internal_port": 8080, "publicly_accessible": true, "is_default": true}]));
+        let mut extras = domains(&["cdn.example.com"]);
+        extras.domains[0].certificate = false;
+        let routes = public_routes(&service, &workload, "apps.test", &extras);
+        let certificate = |host: &str| {
+            routes.iter().find_map(|r| match &r.entry {
+                Entry::Http { host: h, certificate, .. } if h == host => Some(*certificate),
+                _ => None,
+            })
+        };
+        assert_eq!(certificate("web-z04308de2.apps.test"), Some(true));
+        assert_eq!(certificate("cdn.example.com"), Some(false));
+    }
+
+    #[test]
     fn public_paths_and_tcp_ports_become_entries() {
         let (service, workload) = container(serde_json::json!([
             {"internal_port": 8080, "publicly_accessible": true, "is_default": true,
@@ -577,7 +609,12 @@ mod tests {
             {"internal_port": 6379, "publicly_accessible": true, "protocol": "TCP", "external_port": 16379},
             {"internal_port": 7000, "publicly_accessible": false, "protocol": "TCP", "external_port": 17000},
         ]));
-        let api = |host: &str| Entry::Http { host: host.into(), path: "/api".into(), rewrite: Some("/".into()) };
+        let api = |host: &str| Entry::Http {
+            host: host.into(),
+            path: "/api".into(),
+            rewrite: Some("/".into()),
+            certificate: true,
+        };
         assert_eq!(
             public_routes(&service, &workload, "apps.test", &domains(&["shop.example.com"])),
             [

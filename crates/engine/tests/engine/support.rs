@@ -37,7 +37,8 @@ pub struct EdgeTraffic(pub Edge);
 impl Traffic for EdgeTraffic {
     fn route(&self, entry: &Entry, backends: Vec<SocketAddr>) {
         match entry {
-            Entry::Http { host, path, rewrite } => {
+            Entry::Http { host, path, rewrite, certificate } => {
+                self.0.set_certificate_wanted(host, *certificate).expect("valid host");
                 self.0.set_only_path_route(host, path, rewrite.as_deref(), backends).expect("valid host and path");
             }
             Entry::Tcp { port } => {
@@ -49,6 +50,7 @@ impl Traffic for EdgeTraffic {
         match entry {
             Entry::Http { host, .. } => {
                 let _ = self.0.remove_route(host);
+                let _ = self.0.set_certificate_wanted(host, true);
             }
             Entry::Tcp { port } => {
                 self.0.remove_tcp_route(*port);
