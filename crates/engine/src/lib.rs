@@ -275,12 +275,22 @@ impl Engine {
 
     /// The public URLs of a service, one per public HTTP port, default first.
     pub fn public_urls(&self, service: &Service) -> Vec<PublicUrl> {
+        self.urls(service, &rollout::RouteExtras::default())
+    }
+
+    /// A service's links: its public URLs, then one per custom domain (to the default public port).
+    pub async fn links(&self, service: &Service) -> Vec<PublicUrl> {
+        let extras = rollout::route_extras(&self.inner.store, service).await;
+        self.urls(service, &extras)
+    }
+
+    fn urls(&self, service: &Service, extras: &rollout::RouteExtras) -> Vec<PublicUrl> {
         let Some(workload) = rollout::Workload::of(&service.spec) else { return Vec::new() };
         let port = self.inner.config.public_http_port;
         let default = workload.main_port().map(|p| p.internal_port);
-        let extras = rollout::RouteExtras::default();
+        let custom: std::collections::HashSet<&str> = extras.domains.iter().map(|d| d.domain.as_str()).collect();
         let mut urls: Vec<PublicUrl> =
-            rollout::public_routes(service, &workload, &self.inner.config.base_domain, &extras)
+            rollout::public_routes(service, &workload, &self.inner.config.base_domain, extras)
                 .into_iter()
                 .filter_map(|r| {
                     let Entry::Http { host, path, .. } = r.entry else { return None };
@@ -291,6 +301,7 @@ impl Engine {
                         } else {
                             format!("http://{host}:{port}{path}")
                         },
+                        generated: !custom.contains(host.as_str()),
                         host,
                         internal_port: r.port,
                         external_port: port,
@@ -298,7 +309,8 @@ impl Engine {
                     })
                 })
                 .collect();
-        urls.sort_by_key(|u| !u.is_default);
+        // Default first, then generated before custom domains; the sort is stable.
+        urls.sort_by_key(|u| (!u.is_default, !u.generated));
         urls
     }
 
@@ -357,6 +369,8 @@ pub struct PublicUrl {
     pub external_port: u16,
     /// Whether this is the service's default port.
     pub is_default: bool,
+    /// Whether the host is one Slipway generated (not a custom domain).
+    pub generated: bool,
 }
 
 /// Lines from a service's instances: (instance name, line).

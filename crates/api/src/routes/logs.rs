@@ -233,7 +233,8 @@ pub(crate) async fn links(
     let engine = state.engine()?;
     let service = find(state, caller, kind, id).await?;
     let links = engine
-        .public_urls(&service)
+        .links(&service)
+        .await
         .into_iter()
         .map(|u| Link {
             service_id: service.id,
@@ -241,7 +242,7 @@ pub(crate) async fn links(
             url: u.url,
             internal_port: u.internal_port,
             external_port: u.external_port,
-            is_qovery_domain: true,
+            is_qovery_domain: u.generated,
             is_default: u.is_default,
         })
         .collect::<Vec<_>>();

@@ -311,6 +311,17 @@ async fn links_come_from_the_engine() {
     assert_eq!(link["is_qovery_domain"], true);
     assert!(link["url"].as_str().unwrap().starts_with("http://"));
     assert!(link["external_port"].is_u64());
+    assert_eq!(links["results"].as_array().unwrap().len(), 1);
+    // A custom domain is a link too, after the generated one, and not a generated domain.
+    let domain = json!({"domain": "www.shop.example.com", "generate_certificate": false});
+    app.post(&format!("/application/{web}/customDomain"), domain).await.expect(201);
+    let links = app.get(&format!("/application/{web}/link")).await.expect(200);
+    let links = links["results"].as_array().unwrap();
+    assert_eq!(links.len(), 2, "{links:?}");
+    assert_eq!(links[0]["is_qovery_domain"], true);
+    assert_eq!(links[1]["is_qovery_domain"], false);
+    assert!(links[1]["url"].as_str().unwrap().starts_with("http://www.shop.example.com"), "{links:?}");
+    assert_eq!((links[1]["internal_port"].as_u64(), links[1]["is_default"].as_bool()), (Some(8080), Some(true)));
     // No public port: no link.
     assert_eq!(app.get(&format!("/container/{nginx}/link")).await.expect(200), json!({"results": []}));
     app.get(&format!("/database/{db}/link")).await.refused(404, None);
