@@ -15,6 +15,23 @@ cd "$(dirname "$0")/.."
 
 ping_socket() { curl -fsS --max-time 2 --unix-socket "$1" http://d/_ping >/dev/null 2>&1; }
 
+# A daemon started from a checkout that was deleted since (a CI clone) cannot start containers any
+# more; stop it so that it is started again from /.
+stop_if_homeless() { # PATTERN NAME
+  local pid
+  pid=$(pgrep -f "$1" | head -1 || true)
+  [[ -n "$pid" ]] || return 0
+  readlink "/proc/$pid/cwd" 2>/dev/null | grep -q '(deleted)$' || return 0
+  log "restarting $2: its working directory was deleted"
+  as_root kill "$pid"
+  # Until the process is gone, not only its socket: dockerd removes its pid file last.
+  for _ in $(seq 1 300); do
+    [[ -d "/proc/$pid" ]] || return 0
+    sleep 0.1
+  done
+  die "$2 did not stop"
+}
+
 wait_for_socket() {
   for _ in $(seq 1 300); do
     ping_socket "$1" && return 0
@@ -77,14 +94,17 @@ events_logger = "file"
 CONF
 )
   write_config /etc/containers/containers.conf "$config" "Written by Slipway's setup-engine.sh" || true
+  stop_if_homeless "podman system service.*$sock" "podman's API service"
   if ping_socket "$sock"; then
     warn_if_stale /etc/containers/containers.conf "podman system service.*$sock" "podman's API service on $sock"
     echo "unix://$sock"
     return
   fi
   log "starting the podman API service on $sock"
+  # From /: the service outlives the checkout that started it, and containers fail to start
+  # ("write child: broken pipe") once its working directory is deleted.
   as_root mkdir -p /run/podman
-  as_root sh -c "nohup podman system service --time=0 unix://$sock >/var/log/podman-service.log 2>&1 &"
+  as_root sh -c "cd / && nohup podman system service --time=0 unix://$sock >/var/log/podman-service.log 2>&1 &"
   wait_for_socket "$sock" || die "podman's API service did not start; see /var/log/podman-service.log"
   echo "unix://$sock"
 }
@@ -110,13 +130,14 @@ start_docker() {
 CONF
 )
   write_config /etc/docker/daemon.json "$config" "native.cgroupdriver=cgroupfs" || true
+  stop_if_homeless "^dockerd" "dockerd"
   if ping_socket "$sock"; then
     warn_if_stale /etc/docker/daemon.json "^dockerd" "dockerd on $sock"
     echo "unix://$sock"
     return
   fi
   log "starting dockerd on $sock"
-  as_root sh -c "nohup dockerd >/var/log/dockerd.log 2>&1 &"
+  as_root sh -c "cd / && nohup dockerd >/var/log/dockerd.log 2>&1 &"
   wait_for_socket "$sock" || die "dockerd did not start; see /var/log/dockerd.log"
   echo "unix://$sock"
 }
