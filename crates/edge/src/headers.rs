@@ -100,8 +100,9 @@ pub(crate) struct ClientAddr {
 
 impl ClientAddr {
     pub(crate) fn new(addr: SocketAddr) -> Self {
-        let ip = addr.ip().to_canonical().to_string();
-        let forwarded_for = HeaderValue::from_str(&ip).expect("an IP address is a header value");
+        // An IP address's text is always a valid header value; RFC 7239's "unknown" stands in otherwise.
+        let forwarded_for = HeaderValue::from_str(&addr.ip().to_canonical().to_string())
+            .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
         Self { addr, forwarded_for }
     }
 }

@@ -178,7 +178,7 @@ pub(crate) fn public_routes(
                 routes.push(PublicRoute { entry: http(host, p, true), port });
             }
             PortProtocol::Tcp => {
-                if let Some(external) = p.external_port.and_then(|e| u16::try_from(e).ok()) {
+                if let Some(external) = p.edge_tcp_port().and_then(|e| u16::try_from(e).ok()) {
                     routes.push(PublicRoute { entry: Entry::Tcp { port: external }, port });
                 }
             }

@@ -277,16 +277,13 @@ async fn a_public_tcp_edge_port_belongs_to_one_service_of_the_organization() {
         body
     };
 
-    let first = app.post(&format!("/environment/{staging}/container"), with_ports("cache", 16379)).await.expect(201);
-    let first_id = first["id"].as_str().unwrap().to_owned();
+    let first_id = app.service(&staging, "container", with_ports("cache", 16379)).await;
     // Another environment's service cannot take the same edge port: one edge serves them all.
     let refused =
         app.post(&format!("/environment/{production}/container"), with_ports("cache", 16379)).await.refused(409, None);
     let message = refused["message"].as_str().unwrap();
     assert!(message.contains("16379") && message.contains("cache") && message.contains(&first_id), "{refused}");
-    let second =
-        app.post(&format!("/environment/{production}/container"), with_ports("cache", 16380)).await.expect(201);
-    let second_id = second["id"].as_str().unwrap().to_owned();
+    let second_id = app.service(&production, "container", with_ports("cache", 16380)).await;
     // Nor can an edit move onto it; editing a service that keeps its own port is fine.
     app.put(&format!("/container/{second_id}"), with_ports("cache", 16379)).await.refused(409, None);
     app.put(&format!("/container/{first_id}"), with_ports("cache", 16379)).await.expect(200);

@@ -181,6 +181,13 @@ pub struct Port {
     pub public_path_rewrite: Option<String>,
 }
 
+impl Port {
+    /// The edge port this port is exposed on as TCP: its `external_port` when it is a public TCP port.
+    pub fn edge_tcp_port(&self) -> Option<u32> {
+        self.external_port.filter(|_| self.publicly_accessible && self.protocol == PortProtocol::Tcp)
+    }
+}
+
 /// Fills generated port fields and checks the list: unique ports and names,
 /// at most one default port.
 pub fn prepare_ports(ports: &mut [Port]) -> Validation {
@@ -236,9 +243,8 @@ pub fn prepare_ports(ports: &mut [Port]) -> Validation {
         if ports[..i].iter().any(|q| q.name == p.name) {
             return Err(ValidationError::new(format!("ports[{i}].name"), "must be unique"));
         }
-        let on_edge = |q: &Port| q.publicly_accessible && q.protocol == PortProtocol::Tcp;
-        if let Some(external) = p.external_port.filter(|_| on_edge(p))
-            && ports[..i].iter().any(|q| on_edge(q) && q.external_port == Some(external))
+        if let Some(external) = p.edge_tcp_port()
+            && ports[..i].iter().any(|q| q.edge_tcp_port() == Some(external))
         {
             return Err(ValidationError::new(
                 format!("ports[{i}].external_port"),

@@ -216,10 +216,7 @@ impl ServiceSpec {
             ServiceSpec::Container(s) => &s.ports,
             _ => &[],
         };
-        ports
-            .iter()
-            .filter(|p| p.publicly_accessible && p.protocol == common::PortProtocol::Tcp)
-            .filter_map(|p| p.external_port)
+        ports.iter().filter_map(common::Port::edge_tcp_port)
     }
 }
 
