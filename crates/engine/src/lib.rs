@@ -27,6 +27,7 @@
 mod database;
 mod error;
 mod image;
+mod job;
 mod logger;
 mod managed;
 mod monitor;

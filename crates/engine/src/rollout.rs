@@ -364,6 +364,7 @@ pub(crate) async fn start_revision(
             volumes: volumes.clone(),
             published_ports: Vec::new(),
             files: files.clone(),
+            directories: Vec::new(),
             labels: labels(ctx, release.id, replica),
             stop_timeout_secs: 10,
         };

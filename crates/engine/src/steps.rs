@@ -7,7 +7,11 @@ use slipway_model::deployment::{
 use slipway_model::service::database::DatabaseCredentials;
 use slipway_model::{DeploymentState, ServiceSpec, ServiceType, Uuid, naming};
 
+use slipway_model::job::JobTrigger;
+use slipway_model::service::job::JobType;
+
 use crate::image::{self, Resolved};
+use crate::job;
 use crate::rollout::{self, Ctx, Workload};
 use crate::{EngineError, database, variables};
 
@@ -54,7 +58,7 @@ pub(crate) async fn run(ctx: &Ctx, deployment: &Deployment) -> Result<Outcome, E
     set_state(ctx, deployment, &mut state, deployment.action.ongoing_state(), DeploymentStatus::Running).await?;
     let result = match deployment.action {
         DeploymentAction::Deploy => deploy(ctx, deployment, &mut state).await,
-        DeploymentAction::Stop => stop(ctx, &mut state).await,
+        DeploymentAction::Stop => stop(ctx, deployment, &mut state).await,
         DeploymentAction::Restart => restart(ctx, &mut state).await,
         DeploymentAction::Delete => delete(ctx, deployment, &mut state).await,
     };
@@ -124,8 +128,8 @@ async fn deploy(ctx: &Ctx, deployment: &Deployment, state: &mut ServiceState) ->
             state.replicas = replicas;
         }
         // Jobs run on their events and schedules; deploying one records
-        // the release they will run.
-        None => ctx.info("the job's image is ready; it runs on its schedule or events"),
+        // the release they will run, and runs a lifecycle job's `on_start`.
+        None => run_event(ctx, deployment, &release, &spec, JobTrigger::Start).await?,
     }
     state.current_release = Some(release.id);
     state.message = None;
@@ -181,6 +185,12 @@ async fn attach_variables(ctx: &Ctx, release: &mut Release) -> Result<(), Engine
 /// and the service is healthy: a no-op redeploy.
 async fn unchanged(ctx: &Ctx, state: &ServiceState, candidate: &Release) -> Result<Option<Uuid>, EngineError> {
     let Some(current_id) = state.current_release else { return Ok(None) };
+    // A lifecycle job's `on_start` runs on every deploy, changed or not.
+    if let ServiceSpec::Job(job) = &ctx.service.spec
+        && job.schedule.on_start.is_some()
+    {
+        return Ok(None);
+    }
     if state.state != DeploymentState::Deployed && state.state != DeploymentState::Deploying {
         return Ok(None);
     }
@@ -202,7 +212,73 @@ async fn unchanged(ctx: &Ctx, state: &ServiceState, candidate: &Release) -> Resu
     Ok((running as u32 >= replicas_for(state, &workload)).then_some(current_id))
 }
 
-async fn stop(ctx: &Ctx, state: &mut ServiceState) -> Result<Option<Uuid>, EngineError> {
+/// Runs the command a lifecycle job has for `trigger`, if it has one, from `release`. Other services
+/// and cron jobs have nothing to run.
+async fn run_event(
+    ctx: &Ctx,
+    deployment: &Deployment,
+    release: &Release,
+    spec: &ServiceSpec,
+    trigger: JobTrigger,
+) -> Result<(), EngineError> {
+    let ServiceSpec::Job(job) = spec else { return Ok(()) };
+    if job.job_type() == JobType::Cron {
+        if trigger == JobTrigger::Start {
+            ctx.info("the cron job's image is ready; it runs on its schedule");
+        }
+        return Ok(());
+    }
+    let event = match trigger {
+        JobTrigger::Start => &job.schedule.on_start,
+        JobTrigger::Stop => &job.schedule.on_stop,
+        JobTrigger::Delete => &job.schedule.on_delete,
+        JobTrigger::Schedule | JobTrigger::Forced => &None,
+    };
+    let Some(event) = event else {
+        ctx.info(&format!("the job has no {} event: nothing to run", trigger_event(trigger)));
+        return Ok(());
+    };
+    let ctx = ctx.step("job");
+    ctx.info(&format!("running its {} event", trigger_event(trigger)));
+    let command = job::Command { arguments: event.arguments.clone(), entrypoint: event.entrypoint.clone() };
+    let occasion =
+        job::Occasion { trigger, deployment_id: Some(deployment.id), scheduled_for: None, run_id: Uuid::new_v4() };
+    let run = job::run(&ctx, job, release, &command, occasion).await?;
+    ctx.info(&format!("the {} event succeeded (run {})", trigger_event(trigger), run.id));
+    Ok(())
+}
+
+fn trigger_event(trigger: JobTrigger) -> &'static str {
+    match trigger {
+        JobTrigger::Start => "on_start",
+        JobTrigger::Stop => "on_stop",
+        JobTrigger::Delete => "on_delete",
+        JobTrigger::Schedule => "cron",
+        JobTrigger::Forced => "forced",
+    }
+}
+
+/// Runs a lifecycle job's `on_stop` or `on_delete` from the release it was last deployed with.
+async fn run_event_of_current(
+    ctx: &Ctx,
+    deployment: &Deployment,
+    state: &ServiceState,
+    trigger: JobTrigger,
+) -> Result<(), EngineError> {
+    if ctx.service.kind() != ServiceType::Job {
+        return Ok(());
+    }
+    let Some(current) = state.current_release else {
+        ctx.info(&format!("the job was never deployed: its {} event does not run", trigger_event(trigger)));
+        return Ok(());
+    };
+    let release: Release = ctx.inner.store.get(ctx.service.organization_id, current).await?;
+    let spec = release.spec(ctx.service.kind()).map_err(|e| EngineError::failed(e.to_string()))?;
+    run_event(ctx, deployment, &release, &spec, trigger).await
+}
+
+async fn stop(ctx: &Ctx, deployment: &Deployment, state: &mut ServiceState) -> Result<Option<Uuid>, EngineError> {
+    run_event_of_current(ctx, deployment, state, JobTrigger::Stop).await?;
     let workload = Workload::of(&ctx.service.spec);
     let removed = rollout::take_down(&ctx.step("stop"), workload.as_ref()).await?;
     ctx.info(&format!("stopped ({removed} instance(s) removed; volumes kept)"));
@@ -223,6 +299,10 @@ async fn restart(ctx: &Ctx, state: &mut ServiceState) -> Result<Option<Uuid>, En
 }
 
 async fn delete(ctx: &Ctx, deployment: &Deployment, state: &mut ServiceState) -> Result<Option<Uuid>, EngineError> {
+    run_event_of_current(ctx, deployment, state, JobTrigger::Delete).await?;
+    if ctx.service.kind() == ServiceType::Job {
+        job::forget_output(ctx).await?;
+    }
     let workload = Workload::of(&ctx.service.spec);
     rollout::take_down(&ctx.step("delete"), workload.as_ref()).await?;
     if let Some(w) = &workload {

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use sha2::{Digest, Sha256};
 use slipway_model::builtin::{self, BuiltIn, DatabaseConnection, EnvironmentFacts, ServiceFacts};
+use slipway_model::job::JobOutput;
 use slipway_model::service::ServiceSpec;
 use slipway_model::service::database::{DatabaseAccessibility, DatabaseCredentials};
 use slipway_model::variable::{
@@ -202,6 +203,7 @@ async fn service_facts(
         public_host: None,
         git_branch: None,
         git_commit: None,
+        outputs: Vec::new(),
     };
     match &service.spec {
         ServiceSpec::Database(db) => {
@@ -236,9 +238,34 @@ async fn service_facts(
             facts.git_commit = current_commit(store, service).await?;
         }
         ServiceSpec::Container(_) => facts.public_host = first_public_host(service, base_domain),
+        ServiceSpec::Job(_) => facts.outputs = job_outputs(store, secrets, service).await?,
         _ => {}
     }
     Ok(facts)
+}
+
+/// What a job's last run published, values in clear.
+async fn job_outputs(
+    store: &Store,
+    secrets: &SecretBox,
+    service: &Service,
+) -> Result<Vec<(String, String, bool)>, EngineError> {
+    let found: Vec<JobOutput> = store.list(service.organization_id, Filter::parent(service.id)).await?;
+    let Some(output) = found.into_iter().next() else { return Ok(Vec::new()) };
+    output
+        .values
+        .into_iter()
+        .map(|v| {
+            let value = match v.value {
+                StoredValue::Plain(text) => text,
+                StoredValue::Sealed(sealed) => secrets.open(&sealed).map_err(|e| {
+                    EngineError::failed(format!("cannot open the output `{}` of job `{}`: {e}", v.key, service.name()))
+                })?,
+                StoredValue::None => String::new(),
+            };
+            Ok((v.key, value, v.sensitive))
+        })
+        .collect()
 }
 
 fn first_public_host(service: &Service, base_domain: &str) -> Option<String> {

@@ -47,6 +47,8 @@ pub struct ServiceFacts {
     /// Applications: the branch and the commit deployed.
     pub git_branch: Option<String>,
     pub git_commit: Option<String>,
+    /// Jobs (and Terraform services): what their last run published, `(key, value, sensitive)`.
+    pub outputs: Vec<(String, String, bool)>,
 }
 
 /// What the environment-wide built-ins need.
@@ -108,6 +110,9 @@ pub fn environment_builtins(env: &EnvironmentFacts<'_>, services: &[ServiceFacts
             }
             _ => {}
         }
+        for (key, value, sensitive) in &s.outputs {
+            out.push(var(crate::job::output_variable(s.id, key), value.clone(), *sensitive, id));
+        }
     }
     out
 }
@@ -138,7 +143,7 @@ mod tests {
     use crate::EnvironmentMode;
 
     #[test]
-    fn database_builtins_have_the_contract_names_and_secret_urls() {
+    fn database_and_job_output_builtins_have_the_contract_names_and_secret_values() {
         let env = Environment {
             id: crate::new_id(),
             organization_id: crate::new_id(),
@@ -167,10 +172,22 @@ mod tests {
             public_host: None,
             git_branch: None,
             git_commit: None,
+            outputs: Vec::new(),
+        };
+        let job_id: Uuid = "12345678-0000-4000-8000-000000000000".parse().unwrap();
+        let job = ServiceFacts {
+            id: job_id,
+            kind: ServiceType::Job,
+            name: "seed".into(),
+            database: None,
+            public_host: None,
+            git_branch: None,
+            git_commit: None,
+            outputs: vec![("SEEDED".into(), "yes".into(), false), ("TOKEN".into(), "t0k".into(), true)],
         };
         let facts =
             EnvironmentFacts { environment: &env, cluster_name: "local", region: "local", base_domain: "localhost" };
-        let all = environment_builtins(&facts, &[db]);
+        let all = environment_builtins(&facts, &[db, job]);
         let get = |k: &str| all.iter().find(|b| b.key == k).unwrap_or_else(|| panic!("{k} missing"));
         assert_eq!(get("QOVERY_ENVIRONMENT_ID").value, env.id.to_string());
         assert_eq!(get("QOVERY_ENVIRONMENT_TYPE").value, "STAGING");
@@ -179,5 +196,8 @@ mod tests {
         assert!(url.is_secret);
         assert!(get("QOVERY_POSTGRESQL_Z909E13C8_PASSWORD").is_secret);
         assert!(!get("QOVERY_POSTGRESQL_Z909E13C8_LOGIN").is_secret);
+        assert_eq!(get("QOVERY_OUTPUT_JOB_Z12345678_SEEDED").value, "yes");
+        assert!(!get("QOVERY_OUTPUT_JOB_Z12345678_SEEDED").is_secret);
+        assert!(get("QOVERY_OUTPUT_JOB_Z12345678_TOKEN").is_secret);
     }
 }

@@ -15,6 +15,7 @@ mod cluster;
 pub mod custom_domain;
 pub mod deployment;
 mod error;
+pub mod job;
 pub mod naming;
 mod organization;
 mod project;

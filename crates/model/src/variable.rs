@@ -133,12 +133,16 @@ pub const RESERVED_PREFIX: &str = "QOVERY_";
 /// Largest accepted value, in bytes.
 pub const MAX_VALUE_LEN: usize = 256 * 1024;
 
+/// Whether `key` is a POSIX environment variable name: `[A-Za-z_][A-Za-z0-9_]*`.
+pub fn is_env_name(key: &str) -> bool {
+    key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// Checks a user variable's name: POSIX environment variable rules
 /// (`[A-Za-z_][A-Za-z0-9_]*`), and not the `QOVERY_` prefix of built-ins.
 pub fn validate_key(field: &str, key: &str) -> Validation {
-    let posix = key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !posix || key.len() > 255 {
+    if !is_env_name(key) || key.len() > 255 {
         return Err(ValidationError::new(
             field,
             format!(

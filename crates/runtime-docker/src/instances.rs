@@ -11,8 +11,8 @@ use bollard::models::{
     ContainerSummaryStateEnum, EndpointSettings, HostConfig, Mount, MountType, NetworkingConfig, PortBinding, PortMap,
 };
 use bollard::query_parameters::{
-    CreateContainerOptions, InspectContainerOptions, ListContainersOptions, RemoveContainerOptions,
-    RestartContainerOptions, StopContainerOptions, WaitContainerOptions,
+    CreateContainerOptions, DownloadFromContainerOptions, InspectContainerOptions, ListContainersOptions,
+    RemoveContainerOptions, RestartContainerOptions, StopContainerOptions, WaitContainerOptions,
 };
 use chrono::{DateTime, Datelike, Utc};
 use futures_util::StreamExt;
@@ -244,7 +244,7 @@ impl DockerRuntime {
         };
         // A 404 here names what is missing: the image, or the network.
         let created = created.map_err(|e| self.error(e))?;
-        let started = match self.put_files(&created.id, &spec.files).await {
+        let started = match self.put_files(&created.id, &spec.files, &spec.directories).await {
             Ok(()) => self.docker.start_container(&created.id, None).await,
             Err(e) => Err(e),
         };
@@ -267,12 +267,25 @@ impl DockerRuntime {
             .ok_or_else(|| RuntimeError::Engine(format!("instance {} vanished right after it started", spec.name)))
     }
 
-    /// Writes `files` into a created instance, as one archive at `/`.
-    async fn put_files(&self, id: &str, files: &[slipway_runtime::InstanceFile]) -> std::result::Result<(), Error> {
-        if files.is_empty() {
+    /// Writes `files` and empty `directories` (mode 1777) into a created instance, as one archive at `/`.
+    async fn put_files(
+        &self,
+        id: &str,
+        files: &[slipway_runtime::InstanceFile],
+        directories: &[String],
+    ) -> std::result::Result<(), Error> {
+        if files.is_empty() && directories.is_empty() {
             return Ok(());
         }
         let mut archive = tar::Builder::new(Vec::new());
+        for directory in directories {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(tar::EntryType::Directory);
+            header.set_size(0);
+            header.set_mode(0o1777);
+            header.set_mtime(0);
+            archive.append_data(&mut header, directory.trim_start_matches('/'), std::io::empty())?;
+        }
         for file in files {
             let mut header = tar::Header::new_gnu();
             header.set_size(file.content.len() as u64);
@@ -395,6 +408,41 @@ impl DockerRuntime {
             Err(e) if is_not_found(&e) => Ok(()),
             Err(e) => Err(self.error(e)),
         }
+    }
+
+    pub(crate) async fn read_file_impl(&self, id: &str, path: &str, limit: usize) -> Result<Option<Vec<u8>>> {
+        let options = DownloadFromContainerOptions { path: path.to_owned() };
+        let mut stream = self.docker.download_from_container(id, Some(options));
+        // The archive holds the file and a header or two; more than that is not the file asked for.
+        let most = limit.saturating_add(64 * 1024);
+        let mut archive = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(bytes) => archive.extend_from_slice(&bytes),
+                Err(e) if is_not_found(&e) => return Ok(None),
+                Err(e) => return Err(self.error(e)),
+            }
+            if archive.len() > most {
+                return Err(RuntimeError::Engine(format!("{path} in instance {id} is larger than {limit} bytes")));
+            }
+        }
+        let engine_error = |e: std::io::Error| RuntimeError::Engine(format!("reading {path} from instance {id}: {e}"));
+        let mut archive = tar::Archive::new(archive.as_slice());
+        let mut entries = archive.entries().map_err(engine_error)?;
+        let Some(entry) = entries.next() else { return Ok(None) };
+        let mut entry = entry.map_err(engine_error)?;
+        if entry.header().entry_type() != tar::EntryType::Regular {
+            return Ok(None);
+        }
+        if entry.size() > limit as u64 {
+            return Err(RuntimeError::Engine(format!(
+                "{path} in instance {id} is {} bytes, more than the {limit} read",
+                entry.size()
+            )));
+        }
+        let mut content = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut content).map_err(engine_error)?;
+        Ok(Some(content))
     }
 
     pub(crate) async fn wait_impl(&self, id: &str) -> Result<i64> {

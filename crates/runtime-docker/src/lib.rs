@@ -233,6 +233,10 @@ impl Runtime for DockerRuntime {
         self.wait_impl(id).await
     }
 
+    async fn read_file(&self, id: &str, path: &str, limit: usize) -> Result<Option<Vec<u8>>> {
+        self.read_file_impl(id, path, limit).await
+    }
+
     async fn import_image(
         &self,
         tarball: &std::path::Path,

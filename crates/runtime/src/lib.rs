@@ -210,6 +210,8 @@ pub struct InstanceSpec {
     /// Files written into the instance before it starts (file variables,
     /// generated configuration): never on the host's disk, never in the image.
     pub files: Vec<InstanceFile>,
+    /// Empty directories made before it starts, writable by every user (a job's output directory).
+    pub directories: Vec<String>,
     /// Labels.
     pub labels: Labels,
     /// Seconds between the stop signal and a kill.
@@ -365,6 +367,9 @@ pub trait Runtime: Send + Sync + fmt::Debug {
     async fn usage(&self, id: &str) -> Result<Usage>;
     /// Waits for the instance to exit; returns its exit code.
     async fn wait(&self, id: &str) -> Result<i64>;
+    /// The content of the regular file at `path` in an instance, running or exited; `None` when there
+    /// is no such file. A file larger than `limit` bytes is an error.
+    async fn read_file(&self, id: &str, path: &str, limit: usize) -> Result<Option<Vec<u8>>>;
 
     /// Makes an image of a root file system tarball (plain or compressed),
     /// tagged `reference`, with `changes` applied to its configuration: one

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use slipway_model::custom_domain::CustomDomain;
 use slipway_model::deployment::{DeploymentStage, Release};
+use slipway_model::job::{JobOutput, JobRun};
 use slipway_model::service::database::{DatabaseCredentials, DatabaseServer};
 use slipway_model::variable::{Variable, VariableKind};
 use slipway_model::{
@@ -38,6 +39,10 @@ pub enum Table {
     DatabaseServers,
     /// Custom domains of a service; a domain is unique across the installation.
     CustomDomains,
+    /// Runs of a job, its history.
+    JobRuns,
+    /// The output of a job's last run that wrote one.
+    JobOutputs,
 }
 
 impl Table {
@@ -59,6 +64,8 @@ impl Table {
             Table::Credentials => "database_credentials",
             Table::DatabaseServers => "database_servers",
             Table::CustomDomains => "custom_domains",
+            Table::JobRuns => "job_runs",
+            Table::JobOutputs => "job_outputs",
         }
     }
 }
@@ -220,6 +227,26 @@ plain_record!(CustomDomain, Table::CustomDomains, "custom domain", |d| Key {
     uses_id: None,
     name: d.spec.domain.clone(),
     created_at: d.created_at,
+});
+
+plain_record!(JobRun, Table::JobRuns, "job run", |r| Key {
+    id: r.id,
+    organization_id: r.organization_id,
+    parent_id: r.service_id,
+    kind: "",
+    uses_id: None,
+    name: r.id.to_string(),
+    created_at: r.started_at,
+});
+
+plain_record!(JobOutput, Table::JobOutputs, "job output", |o| Key {
+    id: o.id,
+    organization_id: o.organization_id,
+    parent_id: o.service_id,
+    kind: "",
+    uses_id: None,
+    name: "output".to_owned(),
+    created_at: o.updated_at,
 });
 
 /// A service as stored: its metadata and its spec document.

@@ -6,70 +6,13 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use serde_json::{Value, json};
+use serde_json::json;
 use slipway_model::deployment::{DeploymentAction, DeploymentStatus};
 use slipway_model::variable::{StoredValue, Variable, VariableKind, VariableScope};
-use slipway_model::{ContainerRegistry, Service, ServiceType, new_id, now, short_id};
+use slipway_model::{Service, ServiceType, new_id, now, short_id};
 use slipway_store::Filter;
 
-use crate::support::{Harness, eventually};
-
-fn database(name: &str, kind: &str, version: &str) -> Value {
-    json!({"name": name, "type": kind, "version": version, "mode": "CONTAINER", "cpu": 250, "memory": 256, "storage": 1})
-}
-
-/// A long-running container from `image`, with that image's clients: the
-/// stand-in for an application that uses the database.
-async fn client_app(h: &Harness, name: &str, image: &str) -> Service {
-    let registries: Vec<ContainerRegistry> = h.store.list(h.org, Filter::default()).await.unwrap();
-    let local = registries.iter().find(|r| r.spec.url.is_none()).unwrap();
-    let (image_name, tag) = image.rsplit_once(':').unwrap();
-    h.add_service(
-        ServiceType::Container,
-        json!({
-            "name": name, "registry_id": local.id, "image_name": image_name, "tag": tag,
-            "entrypoint": "/bin/sleep", "arguments": ["infinity"], "ports": [], "healthchecks": {},
-            "cpu": 100, "memory": 64,
-        }),
-    )
-    .await
-}
-
-/// Runs a shell script in the service's current instance; its output.
-async fn sh(h: &Harness, service: &Service, script: &str) -> String {
-    let instances = h.current_instances().await;
-    let instance = instances
-        .iter()
-        .find(|i| i.labels.get(slipway_runtime::label::SERVICE) == Some(&service.id.to_string()))
-        .expect("a running instance");
-    let out = h
-        .runtime
-        .exec(&instance.id, &["sh".to_owned(), "-c".to_owned(), script.to_owned()], Duration::from_secs(60))
-        .await
-        .unwrap();
-    assert_eq!(out.exit_code, 0, "`{script}` failed: {}", out.output);
-    out.output
-}
-
-/// Runs `script` until it succeeds (a database that just started may still refuse).
-async fn sh_eventually(h: &Harness, service: &Service, script: &str) -> String {
-    let mut last = String::new();
-    for _ in 0..60 {
-        let instances = h.current_instances().await;
-        if let Some(i) =
-            instances.iter().find(|i| i.labels.get(slipway_runtime::label::SERVICE) == Some(&service.id.to_string()))
-        {
-            let cmd = ["sh".to_owned(), "-c".to_owned(), script.to_owned()];
-            let out = h.runtime.exec(&i.id, &cmd, Duration::from_secs(60)).await.unwrap();
-            if out.exit_code == 0 {
-                return out.output;
-            }
-            last = out.output;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-    panic!("`{script}` never succeeded: {last}");
-}
+use crate::support::{Harness, client_app, database, eventually, sh, sh_eventually};
 
 fn z(service: &Service) -> String {
     short_id(service.id)

@@ -8,6 +8,7 @@ mod databases;
 mod deploy;
 mod failures;
 mod health;
+mod jobs;
 mod privacy;
 mod registry;
 mod scaling;

@@ -17,7 +17,7 @@ use slipway_model::{
 };
 use slipway_runtime::{Labels, Runtime, RuntimeError, label};
 use slipway_runtime_docker::DockerRuntime;
-use slipway_store::{Store, StoreConfig, Tenant};
+use slipway_store::{Filter, Store, StoreConfig, Tenant};
 
 /// The host's engine, shared by every test of the process.
 #[derive(Debug)]
@@ -496,4 +496,65 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     text
+}
+
+pub fn database(name: &str, kind: &str, version: &str) -> Value {
+    json!({"name": name, "type": kind, "version": version, "mode": "CONTAINER", "cpu": 250, "memory": 256, "storage": 1})
+}
+
+/// The id of the organization's registry for images on the engine itself.
+pub async fn local_registry(h: &Harness) -> Uuid {
+    let registries: Vec<ContainerRegistry> = h.store.list(h.org, Filter::default()).await.unwrap();
+    registries.iter().find(|r| r.spec.url.is_none()).expect("the local registry").id
+}
+
+/// A long-running container from `image`, with that image's clients: the
+/// stand-in for an application that uses the database.
+pub async fn client_app(h: &Harness, name: &str, image: &str) -> Service {
+    let (image_name, tag) = image.rsplit_once(':').unwrap();
+    h.add_service(
+        ServiceType::Container,
+        json!({
+            "name": name, "registry_id": local_registry(h).await, "image_name": image_name, "tag": tag,
+            "entrypoint": "/bin/sleep", "arguments": ["infinity"], "ports": [], "healthchecks": {},
+            "cpu": 100, "memory": 64,
+        }),
+    )
+    .await
+}
+
+/// Runs a shell script in the service's current instance; its output.
+pub async fn sh(h: &Harness, service: &Service, script: &str) -> String {
+    let instances = h.current_instances().await;
+    let instance = instances
+        .iter()
+        .find(|i| i.labels.get(slipway_runtime::label::SERVICE) == Some(&service.id.to_string()))
+        .expect("a running instance");
+    let out = h
+        .runtime
+        .exec(&instance.id, &["sh".to_owned(), "-c".to_owned(), script.to_owned()], Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(out.exit_code, 0, "`{script}` failed: {}", out.output);
+    out.output
+}
+
+/// Runs `script` until it succeeds (a database that just started may still refuse).
+pub async fn sh_eventually(h: &Harness, service: &Service, script: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..60 {
+        let instances = h.current_instances().await;
+        if let Some(i) =
+            instances.iter().find(|i| i.labels.get(slipway_runtime::label::SERVICE) == Some(&service.id.to_string()))
+        {
+            let cmd = ["sh".to_owned(), "-c".to_owned(), script.to_owned()];
+            let out = h.runtime.exec(&i.id, &cmd, Duration::from_secs(60)).await.unwrap();
+            if out.exit_code == 0 {
+                return out.output;
+            }
+            last = out.output;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    panic!("`{script}` never succeeded: {last}");
 }

@@ -153,3 +153,31 @@ async fn missing_instances_are_absent_not_errors() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_file_written_in_a_made_directory_is_read_back_after_the_exit() {
+    on_each_engine("output", |scope| async move {
+        let runtime = &scope.runtime;
+        let mut spec = scope
+            .spec("out", &["sh", "-c", &format!("{BB} printf '{{\"K\": 1}}' > /out/result.json; {BB} ls -ld /out")])
+            .await;
+        spec.directories = vec!["/out".to_owned()];
+        let job = runtime.start(&spec).await.expect("start");
+        assert_eq!(runtime.wait(&job.id).await.expect("wait"), 0);
+        let file = runtime.read_file(&job.id, "/out/result.json", 1024).await.expect("read");
+        assert_eq!(file.as_deref(), Some(br#"{"K": 1}"#.as_slice()));
+        assert!(runtime.read_file(&job.id, "/out/missing.json", 1024).await.expect("read missing").is_none());
+        // A directory is not a file, and a file over the limit is refused, not cut.
+        assert!(runtime.read_file(&job.id, "/out", 1024).await.expect("read a directory").is_none());
+        assert!(runtime.read_file(&job.id, "/out/result.json", 4).await.is_err());
+        let lines = log_lines(runtime, &job.id).await;
+        assert!(lines.iter().any(|l| l.starts_with("drwxrwxrwt")), "the directory is writable by all: {lines:?}");
+    })
+    .await;
+}
+
+async fn log_lines(runtime: &dyn slipway_runtime::Runtime, id: &str) -> Vec<String> {
+    use futures_util::StreamExt;
+    let stream = runtime.logs(id, Default::default()).await.expect("logs");
+    stream.filter_map(|l| async move { l.ok().map(|l| l.line) }).collect().await
+}

@@ -34,6 +34,8 @@ const DOCUMENT_TABLES: &[(&str, &str)] = &[
     ("database_servers", "id"),
     ("certificates", "id"),
     ("custom_domains", "id"),
+    ("job_runs", "id"),
+    ("job_outputs", "id"),
 ];
 
 /// Applies `rewrite` to every string of `value` that starts with `prefix`;
