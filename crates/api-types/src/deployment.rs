@@ -209,7 +209,7 @@ pub enum JobForceEvent {
 #[into_params(parameter_in = Query)]
 pub struct JobDeployQuery {
     /// START (default) deploys and runs the start event, STOP runs the stop
-    /// event, DELETE the delete event; CRON is not supported yet.
+    /// event, DELETE the delete event; CRON runs a deployed cron job now.
     #[serde(rename = "forceEvent", default)]
     #[param(value_type = Option<JobForceEvent>)]
     pub force_event: Option<String>,

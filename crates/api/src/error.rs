@@ -83,6 +83,8 @@ impl From<slipway_engine::EngineError> for ApiError {
     fn from(err: slipway_engine::EngineError) -> Self {
         match err {
             slipway_engine::EngineError::Store(e) => e.into(),
+            slipway_engine::EngineError::Refused(message) => ApiError::BadRequest(message),
+            slipway_engine::EngineError::Busy(message) => ApiError::Conflict(message),
             other => ApiError::Internal(other.to_string()),
         }
     }

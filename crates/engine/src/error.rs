@@ -19,6 +19,12 @@ pub enum EngineError {
     /// The deployment was canceled.
     #[error("canceled")]
     Canceled,
+    /// A request the engine refuses as asked (the user must change something first).
+    #[error("{0}")]
+    Refused(String),
+    /// A request that conflicts with what is running now (try again later).
+    #[error("{0}")]
+    Busy(String),
     /// Another worker took over the deployment.
     #[error("lost the deployment's lease to another worker")]
     LeaseLost,

@@ -58,26 +58,46 @@ pub(crate) async fn run(
     command: &Command,
     occasion: Occasion,
 ) -> Result<JobRun, EngineError> {
+    let record = new_run(ctx, release.id, occasion, JobRunStatus::Running);
+    ctx.inner.store.insert(&record).await?;
+    execute(ctx, job, release, command, record).await
+}
+
+/// A run's first record: `status` is `Running` for one about to start, `Skipped` for one that will not.
+pub(crate) fn new_run(ctx: &Ctx, release_id: Uuid, occasion: Occasion, status: JobRunStatus) -> JobRun {
     let now = slipway_model::now();
-    let mut record = JobRun {
+    JobRun {
         id: occasion.run_id,
         organization_id: ctx.service.organization_id,
         environment_id: ctx.service.environment_id,
         service_id: ctx.service.id,
         trigger: occasion.trigger,
-        release_id: release.id,
+        release_id,
         deployment_id: occasion.deployment_id,
         scheduled_for: occasion.scheduled_for,
-        status: JobRunStatus::Running,
+        status,
         attempts: 0,
         exit_code: None,
         message: None,
         started_at: now,
-        finished_at: None,
+        finished_at: (status != JobRunStatus::Running).then_some(now),
         instance: None,
         logs: Vec::new(),
-    };
-    ctx.inner.store.insert(&record).await?;
+        owner: Some(ctx.inner.config.worker_id.clone()),
+        heartbeat_at: Some(now),
+    }
+}
+
+/// Runs the attempts of a recorded run, taking over the instance of the attempt it was making if it
+/// has one (the server that made it stopped), and records how it ended.
+pub(crate) async fn execute(
+    ctx: &Ctx,
+    job: &JobSpec,
+    release: &Release,
+    command: &Command,
+    mut record: JobRun,
+) -> Result<JobRun, EngineError> {
+    record.owner = Some(ctx.inner.config.worker_id.clone());
     let result = attempts(ctx, job, release, command, &mut record).await;
     record.finished_at = Some(slipway_model::now());
     record.instance = None;
@@ -117,44 +137,63 @@ async fn attempts(
         (label::RELEASE.to_owned(), release.id.to_string()),
         (label::ROLE.to_owned(), "job".to_owned()),
     ]);
+    // An attempt recorded by a server that stopped: its instance may still run, or have exited.
+    let mut adopted = match record.instance.clone() {
+        Some(name) if record.attempts > 0 => ctx.runtime.inspect(&name).await?,
+        _ => None,
+    };
     loop {
-        record.attempts += 1;
-        let attempt = record.attempts;
-        let spec = InstanceSpec {
-            name: naming::instance(ctx.service.id, ctx.service.name(), &token, attempt),
-            image: if release.image_id.is_empty() { release.image.clone() } else { release.image_id.clone() },
-            network: Some(network.clone()),
-            aliases: Vec::new(),
-            env: env.clone(),
-            entrypoint: command.entrypoint.clone().filter(|e| !e.is_empty()).map(|e| vec![e]),
-            command: (!command.arguments.is_empty()).then(|| command.arguments.clone()),
-            cpu_millis: Some(job.cpu),
-            memory_mib: Some(job.memory),
-            volumes: Vec::new(),
-            published_ports: Vec::new(),
-            files: files.clone(),
-            directories: vec![job::OUTPUT_DIR.to_owned()],
-            labels: labels.clone(),
-            stop_timeout_secs: STOP_TIMEOUT.as_secs() as u32,
+        let instance_id = match adopted.take() {
+            Some(instance) => {
+                ctx.info(&format!("taking over attempt {} of {total} ({})", record.attempts, instance.name));
+                instance.id
+            }
+            None => {
+                // A recorded attempt whose instance never started is made again under its number.
+                if record.instance.is_none() || record.attempts == 0 {
+                    record.attempts += 1;
+                }
+                let name = naming::instance(ctx.service.id, ctx.service.name(), &token, record.attempts);
+                record.instance = Some(name.clone());
+                record.heartbeat_at = Some(slipway_model::now());
+                // Recorded before it starts: a server that stops now leaves an instance the next one finds.
+                ctx.inner.store.update(&*record).await?;
+                let spec = InstanceSpec {
+                    name,
+                    image: if release.image_id.is_empty() { release.image.clone() } else { release.image_id.clone() },
+                    network: Some(network.clone()),
+                    aliases: Vec::new(),
+                    env: env.clone(),
+                    entrypoint: command.entrypoint.clone().filter(|e| !e.is_empty()).map(|e| vec![e]),
+                    command: (!command.arguments.is_empty()).then(|| command.arguments.clone()),
+                    cpu_millis: Some(job.cpu),
+                    memory_mib: Some(job.memory),
+                    volumes: Vec::new(),
+                    published_ports: Vec::new(),
+                    files: files.clone(),
+                    directories: vec![job::OUTPUT_DIR.to_owned()],
+                    labels: labels.clone(),
+                    stop_timeout_secs: STOP_TIMEOUT.as_secs() as u32,
+                };
+                let instance =
+                    ctx.runtime.start(&spec).await.map_err(|e| {
+                        EngineError::failed(format!("cannot start the job's instance {}: {e}", spec.name))
+                    })?;
+                ctx.info(&format!("attempt {} of {total} started ({})", record.attempts, instance.name));
+                instance.id
+            }
         };
-        let instance = ctx
-            .runtime
-            .start(&spec)
-            .await
-            .map_err(|e| EngineError::failed(format!("cannot start the job's instance {}: {e}", spec.name)))?;
-        record.instance = Some(instance.name.clone());
-        ctx.inner.store.update(&*record).await?;
-        ctx.info(&format!("attempt {attempt} of {total} started ({})", instance.name));
+        let attempt = record.attempts;
         let lines = Arc::new(Mutex::new(VecDeque::new()));
-        let follow = follow_logs(ctx, &instance.id, Arc::clone(&lines));
-        let ended = wait(ctx, &instance.id, max_duration).await;
+        let follow = follow_logs(ctx, &instance_id, Arc::clone(&lines));
+        let ended = wait(ctx, &instance_id, max_duration, record).await;
         let _ = tokio::time::timeout(Duration::from_secs(5), follow).await;
         record.logs = lines.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect();
         let outcome = match ended {
             Ok(Attempt::Exited(0)) => {
-                let published = publish_output(ctx, &instance.id, record.id).await;
+                let published = publish_output(ctx, &instance_id, record.id).await;
                 record.exit_code = Some(0);
-                let _ = ctx.runtime.remove(&instance.id).await;
+                let _ = ctx.runtime.remove(&instance_id).await;
                 return published;
             }
             Ok(Attempt::Exited(code)) => {
@@ -166,14 +205,15 @@ async fn attempts(
                 format!("ran longer than its maximum duration ({} s) and was stopped", job.max_duration_seconds)
             }
             Err(error) => {
-                let _ = ctx.runtime.stop(&instance.id, STOP_TIMEOUT).await;
-                let _ = ctx.runtime.remove(&instance.id).await;
+                let _ = ctx.runtime.stop(&instance_id, STOP_TIMEOUT).await;
+                let _ = ctx.runtime.remove(&instance_id).await;
                 return Err(error);
             }
         };
-        let _ = ctx.runtime.remove(&instance.id).await;
+        let _ = ctx.runtime.remove(&instance_id).await;
         if attempt < total {
             ctx.warn(&format!("attempt {attempt} of {total} {outcome}; starting it again"));
+            record.instance = None;
             continue;
         }
         let last: Vec<&String> = record.logs.iter().rev().take(10).collect();
@@ -189,18 +229,31 @@ async fn attempts(
     }
 }
 
-/// Waits for the instance to exit, at most `max_duration`; a canceled deployment stops it.
-async fn wait(ctx: &Ctx, id: &str, max_duration: Duration) -> Result<Attempt, EngineError> {
+/// Waits for the instance to exit, at most `max_duration` from when the attempt started; a canceled
+/// deployment stops it. Renews the run's heartbeat meanwhile.
+async fn wait(ctx: &Ctx, id: &str, max_duration: Duration, record: &mut JobRun) -> Result<Attempt, EngineError> {
+    let started = match ctx.runtime.inspect(id).await? {
+        Some(instance) => instance.started_at.unwrap_or_else(slipway_model::now),
+        None => slipway_model::now(),
+    };
+    let ran = (slipway_model::now() - started).to_std().unwrap_or_default();
     let exited = ctx.runtime.wait(id);
     tokio::pin!(exited);
-    let deadline = tokio::time::sleep(max_duration);
+    let deadline = tokio::time::sleep(max_duration.saturating_sub(ran));
     tokio::pin!(deadline);
+    let mut beat = tokio::time::interval(ctx.inner.config.heartbeat);
     loop {
         tokio::select! {
             code = &mut exited => return Ok(Attempt::Exited(code?)),
             () = &mut deadline => {
                 ctx.runtime.stop(id, STOP_TIMEOUT).await?;
                 return Ok(Attempt::TimedOut);
+            }
+            _ = beat.tick() => {
+                record.heartbeat_at = Some(slipway_model::now());
+                if let Err(error) = ctx.inner.store.update(&*record).await {
+                    tracing::warn!(run = %record.id, %error, "cannot renew a job run's heartbeat");
+                }
             }
             () = tokio::time::sleep(CANCEL_POLL) => {
                 if ctx.check_canceled().is_err() {
@@ -269,14 +322,30 @@ async fn publish_output(ctx: &Ctx, instance: &str, run_id: Uuid) -> Result<(), E
         values,
         updated_at: slipway_model::now(),
     };
-    match ctx.inner.store.update(&output).await {
-        Err(slipway_store::StoreError::NotFound { .. }) => ctx.inner.store.insert(&output).await?,
-        other => other?,
-    }
+    ctx.inner.store.upsert(&output).await?;
     if names.is_empty() {
         ctx.info("the job's output is empty");
     } else {
         ctx.info(&format!("output published: {}", names.join(", ")));
+    }
+    Ok(())
+}
+
+/// Ends the runs of this job that `deployment` made before a server running it stopped: the
+/// deployment runs the event again, so their instances are removed and they are recorded as failed.
+pub(crate) async fn close_interrupted(ctx: &Ctx, deployment: Uuid) -> Result<(), EngineError> {
+    let filter = slipway_store::Filter { parent: Some(ctx.service.id), kind: Some(JobRun::RUNNING) };
+    let running: Vec<JobRun> = ctx.inner.store.list(ctx.service.organization_id, filter).await?;
+    for mut run in running.into_iter().filter(|r| r.deployment_id == Some(deployment)) {
+        if let Some(name) = &run.instance {
+            let _ = ctx.runtime.remove(name).await;
+        }
+        run.status = JobRunStatus::Failed;
+        run.finished_at = Some(slipway_model::now());
+        run.instance = None;
+        run.message = Some("interrupted: the server running it stopped; the deployment ran the event again".into());
+        ctx.inner.store.update(&run).await?;
+        ctx.warn(&format!("run {} was interrupted by a server stop; running the event again", run.id));
     }
     Ok(())
 }

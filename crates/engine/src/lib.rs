@@ -33,6 +33,7 @@ mod managed;
 mod monitor;
 mod probe;
 mod rollout;
+mod scheduler;
 mod steps;
 pub mod variables;
 mod worker;
@@ -153,6 +154,8 @@ pub struct EngineConfig {
     pub monitor_interval: Duration,
     /// The images CONTAINER databases run.
     pub database_images: DatabaseImages,
+    /// How often the cron scheduler looks for runs that are due.
+    pub scheduler_tick: Duration,
 }
 
 impl EngineConfig {
@@ -172,6 +175,7 @@ impl EngineConfig {
             drain_timeout: Duration::from_secs(30),
             monitor_interval: Duration::from_secs(5),
             database_images: DatabaseImages::default(),
+            scheduler_tick: scheduler::DEFAULT_TICK,
         }
     }
 }
@@ -228,9 +232,17 @@ impl Engine {
         let inner = self.inner.clone();
         tokio::spawn(async move {
             let monitor = tokio::spawn(monitor::run(inner.clone(), shutdown.clone()));
+            let scheduler = tokio::spawn(scheduler::run(inner.clone(), shutdown.clone()));
             worker::run(inner, shutdown).await;
             monitor.abort();
+            scheduler.abort();
         })
+    }
+
+    /// Runs a deployed cron job now (`deployJob?forceEvent=CRON`); the run, as it starts. Refused when
+    /// the job was never deployed, busy when a run is in progress and the job forbids overlaps.
+    pub async fn force_run(&self, service: &Service) -> Result<slipway_model::job::JobRun, EngineError> {
+        scheduler::force_run(&self.inner, service).await
     }
 
     /// Queues a deployment and wakes a worker.

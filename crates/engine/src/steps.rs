@@ -8,12 +8,11 @@ use slipway_model::service::database::DatabaseCredentials;
 use slipway_model::{DeploymentState, ServiceSpec, ServiceType, Uuid, naming};
 
 use slipway_model::job::JobTrigger;
-use slipway_model::service::job::JobType;
 
 use crate::image::{self, Resolved};
-use crate::job;
 use crate::rollout::{self, Ctx, Workload};
 use crate::{EngineError, database, variables};
+use crate::{job, scheduler};
 
 /// What a step left behind, for the deployment's record and its rollback.
 #[derive(Debug, Clone, Copy, Default)]
@@ -203,7 +202,13 @@ async fn unchanged(ctx: &Ctx, state: &ServiceState, candidate: &Release) -> Resu
     {
         return Ok(None);
     }
-    let Some(workload) = Workload::of(&ctx.service.spec) else { return Ok(Some(current_id)) };
+    let Some(workload) = Workload::of(&ctx.service.spec) else {
+        // A cron job is unchanged only while its schedule runs that release (a stop suspended it).
+        if ctx.service.kind() == ServiceType::Job && !scheduler::is_armed(ctx, current_id).await? {
+            return Ok(None);
+        }
+        return Ok(Some(current_id));
+    };
     // When the engine cannot say, roll out: a needless rollout is harmless.
     let Ok(instances) = rollout::service_instances(ctx.runtime.as_ref(), ctx.service.id).await else {
         return Ok(None);
@@ -222,9 +227,20 @@ async fn run_event(
     trigger: JobTrigger,
 ) -> Result<(), EngineError> {
     let ServiceSpec::Job(job) = spec else { return Ok(()) };
-    if job.job_type() == JobType::Cron {
-        if trigger == JobTrigger::Start {
-            ctx.info("the cron job's image is ready; it runs on its schedule");
+    if let Some(cron) = &job.schedule.cronjob {
+        match trigger {
+            JobTrigger::Start => {
+                let next = scheduler::arm(ctx, release, cron).await?;
+                ctx.info(&format!(
+                    "the cron job's schedule `{}` ({}) is on: next run at {next}",
+                    cron.scheduled_at, cron.timezone
+                ));
+            }
+            JobTrigger::Stop => {
+                scheduler::disarm(ctx).await?;
+                ctx.info("the cron job's schedule is suspended until its next deploy");
+            }
+            _ => {}
         }
         return Ok(());
     }
@@ -239,6 +255,7 @@ async fn run_event(
         return Ok(());
     };
     let ctx = ctx.step("job");
+    job::close_interrupted(&ctx, deployment.id).await?;
     ctx.info(&format!("running its {} event", trigger_event(trigger)));
     let command = job::Command { arguments: event.arguments.clone(), entrypoint: event.entrypoint.clone() };
     let occasion =
@@ -301,6 +318,7 @@ async fn restart(ctx: &Ctx, state: &mut ServiceState) -> Result<Option<Uuid>, En
 async fn delete(ctx: &Ctx, deployment: &Deployment, state: &mut ServiceState) -> Result<Option<Uuid>, EngineError> {
     run_event_of_current(ctx, deployment, state, JobTrigger::Delete).await?;
     if ctx.service.kind() == ServiceType::Job {
+        scheduler::disarm(ctx).await?;
         job::forget_output(ctx).await?;
     }
     let workload = Workload::of(&ctx.service.spec);
@@ -351,6 +369,12 @@ pub(crate) async fn roll_back(ctx: &Ctx, deployment: &Deployment, previous: Opti
                 let replicas = replicas_for(&state, &workload);
                 rollout::roll_out(&ctx, &release, &workload, replicas).await?;
             }
+            // A cron job's schedule runs the release it is back on.
+            if let ServiceSpec::Job(job) = &spec
+                && let Some(cron) = &job.schedule.cronjob
+            {
+                scheduler::arm(&ctx, &release, cron).await?;
+            }
             state.current_release = Some(id);
             state.message = Some(format!("rolled back to release {id} by deployment {}", deployment.id));
             ctx.info(&format!("back on release {id}"));
@@ -358,6 +382,9 @@ pub(crate) async fn roll_back(ctx: &Ctx, deployment: &Deployment, previous: Opti
         }
         None => {
             rollout::take_down(&ctx, Workload::of(&ctx.service.spec).as_ref()).await?;
+            if ctx.service.kind() == ServiceType::Job {
+                scheduler::disarm(&ctx).await?;
+            }
             state.current_release = None;
             state.message = Some(format!("removed: deployment {} failed on its first deploy", deployment.id));
             ctx.info("removed: it had no earlier release");

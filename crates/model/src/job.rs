@@ -43,6 +43,9 @@ pub enum JobRunStatus {
     Running,
     Succeeded,
     Failed,
+    /// Not run: its schedule came due while the previous run was still running, and the job forbids
+    /// overlapping runs.
+    Skipped,
 }
 
 /// One run of a job: from the start of its first attempt to the end of its last.
@@ -79,6 +82,76 @@ pub struct JobRun {
     /// The last [`RUN_LOG_LINES`] lines it printed, secrets masked.
     #[serde(default)]
     pub logs: Vec<String>,
+    /// The engine (server process) running it, and when it last said so: a run whose engine went
+    /// silent is taken over by another one (or by the same server, restarted).
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub heartbeat_at: Option<Timestamp>,
+}
+
+/// Where a cron job's schedule stands: one record per cron job, kept by the scheduler.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CronState {
+    /// The same as the job's id.
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub environment_id: Uuid,
+    pub service_id: Uuid,
+    /// The release its runs run: the one last deployed.
+    pub release_id: Uuid,
+    /// When it runs next; `None` while the job is stopped (its schedule suspended).
+    #[serde(default)]
+    pub next_run_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
+}
+
+impl JobRun {
+    /// The `kind` the store files a running run under, to find the runs a stopped server left.
+    pub const RUNNING: &'static str = "running";
+}
+
+impl CronState {
+    /// The `kind` the store files an armed schedule under, to list the armed ones.
+    pub const ARMED: &'static str = "armed";
+}
+
+/// The id of the run a schedule makes for its occurrence `due`: the same for every scheduler that
+/// sees it due, so that an occurrence is run once however many servers (or restarts) see it.
+pub fn scheduled_run_id(job_id: Uuid, due: Timestamp) -> Uuid {
+    Uuid::new_v5(&job_id, due.to_rfc3339_opts(chrono::SecondsFormat::Micros, true).as_bytes())
+}
+
+/// The first occurrence of the cron expression `expression` in time zone `timezone` strictly after
+/// `after`. Five fields, or six with a leading seconds field.
+pub fn next_run(expression: &str, timezone: &str, after: Timestamp) -> Result<Timestamp, String> {
+    let tz: chrono_tz::Tz = timezone.parse().map_err(|_| format!("unknown time zone `{timezone}`"))?;
+    let cron = croner::parser::CronParser::builder()
+        .year(croner::parser::Year::Disallowed)
+        .build()
+        .parse(expression)
+        .map_err(|e| format!("invalid cron expression `{expression}`: {e}"))?;
+    let local = after.with_timezone(&tz);
+    cron.find_next_occurrence(&local, false)
+        .map(|next| next.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("`{expression}` has no occurrence after {after}: {e}"))
+}
+
+/// How many occurrences of `expression` fall in `(from, to)`, counted up to `cap`: the runs a
+/// schedule missed while no scheduler ran.
+pub fn occurrences_between(expression: &str, timezone: &str, from: Timestamp, to: Timestamp, cap: usize) -> usize {
+    let mut count = 0;
+    let mut at = from;
+    while count < cap {
+        match next_run(expression, timezone, at) {
+            Ok(next) if next < to => {
+                count += 1;
+                at = next;
+            }
+            _ => break,
+        }
+    }
+    count
 }
 
 /// One value a job published.
@@ -184,6 +257,41 @@ mod tests {
         assert!(parse_output(br#"{"K": {"value": "x", "secret": true}}"#).unwrap_err().contains("`K` must be"));
         let big = vec![b' '; MAX_OUTPUT_LEN + 1];
         assert!(parse_output(&big).unwrap_err().contains("at most"));
+    }
+
+    fn at(text: &str) -> Timestamp {
+        chrono::DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&chrono::Utc)
+    }
+
+    #[test]
+    fn next_runs_follow_the_expression_in_its_time_zone() {
+        let after = at("2026-03-01T10:00:30Z");
+        assert_eq!(next_run("*/5 * * * *", "Etc/UTC", after).unwrap(), at("2026-03-01T10:05:00Z"));
+        // A leading seconds field.
+        assert_eq!(next_run("*/10 * * * * *", "Etc/UTC", after).unwrap(), at("2026-03-01T10:00:40Z"));
+        // 09:00 in Paris is 08:00 UTC in winter.
+        assert_eq!(next_run("0 9 * * *", "Europe/Paris", after).unwrap(), at("2026-03-02T08:00:00Z"));
+        // Strictly after: an occurrence at `after` itself is not the next one.
+        assert_eq!(next_run("0 * * * *", "Etc/UTC", at("2026-03-01T10:00:00Z")).unwrap(), at("2026-03-01T11:00:00Z"));
+        assert!(next_run("0 9 * * *", "Mars/Olympus", after).is_err());
+        assert!(next_run("61 * * * *", "Etc/UTC", after).is_err());
+    }
+
+    #[test]
+    fn missed_occurrences_are_counted() {
+        let (from, to) = (at("2026-03-01T10:00:00Z"), at("2026-03-01T10:10:00Z"));
+        assert_eq!(occurrences_between("* * * * *", "Etc/UTC", from, to, 100), 9);
+        assert_eq!(occurrences_between("* * * * *", "Etc/UTC", from, to, 3), 3);
+        assert_eq!(occurrences_between("0 0 1 1 *", "Etc/UTC", from, to, 100), 0);
+    }
+
+    #[test]
+    fn a_scheduled_run_id_names_one_occurrence_of_one_job() {
+        let (job, other) = (crate::new_id(), crate::new_id());
+        let due = at("2026-03-01T10:05:00Z");
+        assert_eq!(scheduled_run_id(job, due), scheduled_run_id(job, due));
+        assert_ne!(scheduled_run_id(job, due), scheduled_run_id(other, due));
+        assert_ne!(scheduled_run_id(job, due), scheduled_run_id(job, at("2026-03-01T10:10:00Z")));
     }
 
     #[test]

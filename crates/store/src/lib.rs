@@ -154,6 +154,14 @@ impl Store {
         self.backend.update(R::TABLE, R::WHAT, &record.key(), &record.to_body()).await
     }
 
+    /// Replaces a resource, or adds it when there is none with its id yet.
+    pub async fn upsert<R: Record>(&self, record: &R) -> Result<()> {
+        match self.update(record).await {
+            Err(StoreError::NotFound { .. }) => self.insert(record).await,
+            other => other,
+        }
+    }
+
     /// One resource of an organization.
     pub async fn get<R: Record>(&self, organization_id: Uuid, id: Uuid) -> Result<R> {
         R::from_body(&self.backend.get(R::TABLE, R::WHAT, organization_id, id).await?)

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use slipway_model::custom_domain::CustomDomain;
 use slipway_model::deployment::{DeploymentStage, Release};
-use slipway_model::job::{JobOutput, JobRun};
+use slipway_model::job::{CronState, JobOutput, JobRun, JobRunStatus};
 use slipway_model::service::database::{DatabaseCredentials, DatabaseServer};
 use slipway_model::variable::{Variable, VariableKind};
 use slipway_model::{
@@ -43,6 +43,8 @@ pub enum Table {
     JobRuns,
     /// The output of a job's last run that wrote one.
     JobOutputs,
+    /// Where a cron job's schedule stands.
+    CronStates,
 }
 
 impl Table {
@@ -66,6 +68,7 @@ impl Table {
             Table::CustomDomains => "custom_domains",
             Table::JobRuns => "job_runs",
             Table::JobOutputs => "job_outputs",
+            Table::CronStates => "cron_states",
         }
     }
 }
@@ -233,7 +236,7 @@ plain_record!(JobRun, Table::JobRuns, "job run", |r| Key {
     id: r.id,
     organization_id: r.organization_id,
     parent_id: r.service_id,
-    kind: "",
+    kind: if r.status == JobRunStatus::Running { JobRun::RUNNING } else { "" },
     uses_id: None,
     name: r.id.to_string(),
     created_at: r.started_at,
@@ -247,6 +250,16 @@ plain_record!(JobOutput, Table::JobOutputs, "job output", |o| Key {
     uses_id: None,
     name: "output".to_owned(),
     created_at: o.updated_at,
+});
+
+plain_record!(CronState, Table::CronStates, "cron state", |c| Key {
+    id: c.id,
+    organization_id: c.organization_id,
+    parent_id: c.service_id,
+    kind: if c.next_run_at.is_some() { CronState::ARMED } else { "" },
+    uses_id: None,
+    name: "schedule".to_owned(),
+    created_at: c.updated_at,
 });
 
 /// A service as stored: its metadata and its spec document.

@@ -76,6 +76,15 @@ fn environment(f: &Fixture, project: &Project, name: &str) -> Environment {
     }
 }
 
+/// A project `shop` with an environment `staging`, stored; the environment.
+async fn staging(store: &Store, f: &Fixture) -> Environment {
+    let p = project(f.org.id, "shop");
+    store.insert(&p).await.unwrap();
+    let env = environment(f, &p, "staging");
+    store.insert(&env).await.unwrap();
+    env
+}
+
 fn container(f: &Fixture, env: &Environment, name: &str) -> Service {
     let mut spec = ServiceSpec::from_json(
         ServiceType::Container,
@@ -405,5 +414,62 @@ async fn sealed_values_are_rewritten_everywhere_in_one_transaction() {
         assert_eq!(got.password, "sw1:new-password");
         let got: slipway_model::ContainerRegistry = store.get(f.org.id, registry.id).await.unwrap();
         assert_eq!(got.spec.config.password.as_deref(), Some("sw1:new-registry"));
+    }
+}
+
+#[tokio::test]
+async fn cron_states_list_as_armed_while_they_have_a_next_run_and_runs_are_claimed_once() {
+    use slipway_model::job::{CronState, JobRun, JobRunStatus, JobTrigger, scheduled_run_id};
+    for store in backends().await.stores {
+        let f = tenant(&store, "acme").await;
+        let env = staging(&store, &f).await;
+        let job = container(&f, &env, "nightly");
+        store.insert(&job).await.unwrap();
+        let armed = Filter { parent: None, kind: Some(CronState::ARMED) };
+        let due = now();
+        let mut state = CronState {
+            id: job.id,
+            organization_id: f.org.id,
+            environment_id: env.id,
+            service_id: job.id,
+            release_id: new_id(),
+            next_run_at: Some(due),
+            updated_at: now(),
+        };
+        store.upsert(&state).await.unwrap();
+        assert_eq!(store.list::<CronState>(f.org.id, armed).await.unwrap(), vec![state.clone()]);
+        // Suspended (the job stopped): no longer armed, still there.
+        state.next_run_at = None;
+        store.upsert(&state).await.unwrap();
+        assert!(store.list::<CronState>(f.org.id, armed).await.unwrap().is_empty());
+        assert_eq!(store.get::<CronState>(f.org.id, job.id).await.unwrap(), state);
+
+        // The run of one occurrence is recorded once: a second claim of it is refused.
+        let run = JobRun {
+            id: scheduled_run_id(job.id, due),
+            organization_id: f.org.id,
+            environment_id: env.id,
+            service_id: job.id,
+            trigger: JobTrigger::Schedule,
+            release_id: state.release_id,
+            deployment_id: None,
+            scheduled_for: Some(due),
+            status: JobRunStatus::Running,
+            attempts: 0,
+            exit_code: None,
+            message: None,
+            started_at: now(),
+            finished_at: None,
+            instance: None,
+            logs: vec![],
+            owner: None,
+            heartbeat_at: None,
+        };
+        store.insert(&run).await.unwrap();
+        assert!(matches!(store.insert(&run).await, Err(StoreError::NameTaken { .. })));
+        // Both go with their job.
+        store.delete::<Service>(f.org.id, job.id).await.unwrap();
+        assert!(store.list::<JobRun>(f.org.id, Filter::parent(job.id)).await.unwrap().is_empty());
+        assert!(matches!(store.get::<CronState>(f.org.id, job.id).await, Err(StoreError::NotFound { .. })));
     }
 }

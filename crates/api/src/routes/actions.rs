@@ -95,6 +95,11 @@ impl DeployBody for TerraformDeployRequest {
 /// A deploy query: which action the deploy really is.
 pub(crate) trait DeployEvent {
     fn action(&self) -> ApiResult<DeploymentAction>;
+
+    /// Whether the query asks to run a cron job now rather than to deploy (`forceEvent=CRON`).
+    fn runs_cron_now(&self) -> bool {
+        false
+    }
 }
 
 impl DeployEvent for NoQuery {
@@ -116,16 +121,17 @@ impl DeployEvent for JobDeployQuery {
             None | Some("") | Some("START") => Ok(DeploymentAction::Deploy),
             Some("STOP") => Ok(DeploymentAction::Stop),
             Some("DELETE") => Ok(DeploymentAction::Delete),
-            Some("CRON") => Err(ValidationError::new(
-                "forceEvent",
-                "CRON (running a cron job now) is not supported yet; deploy the job and let its schedule run it",
-            )
-            .into()),
+            // Not a deployment: see `runs_cron_now`.
+            Some("CRON") => Ok(DeploymentAction::Deploy),
             Some(other) => {
                 Err(ValidationError::new("forceEvent", format!("must be START, STOP, DELETE or CRON, got `{other}`"))
                     .into())
             }
         }
+    }
+
+    fn runs_cron_now(&self) -> bool {
+        self.force_event.as_deref() == Some("CRON")
     }
 }
 
@@ -524,6 +530,35 @@ pub(crate) async fn deploy_service(
         ));
     };
     queue_for_service(state, actor, &service, view, action, pin).await
+}
+
+/// Runs a deployed cron job now, at the release its schedule runs (`forceEvent=CRON`); a run in
+/// progress of a job that forbids overlaps is a conflict.
+pub(crate) async fn run_cron_now(
+    state: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    asked: AskedVersion<'_>,
+) -> ApiResult<(StatusCode, Json<Status>)> {
+    actor.require(Role::Developer, "run jobs")?;
+    let (service, view) = service_and_view(state, actor, ServiceType::Job, id).await?;
+    let ServiceSpec::Job(job) = &service.spec else {
+        return Err(ApiError::Internal(format!("service {id} is listed as a job but is not one")));
+    };
+    if job.schedule.cronjob.is_none() {
+        return Err(ValidationError::new(
+            "forceEvent",
+            format!("`{}` is a lifecycle job: CRON runs cron jobs; use START, STOP or DELETE", job.name),
+        )
+        .into());
+    }
+    if !asked.is_empty() {
+        return Err(ApiError::BadRequest(
+            "CRON runs the release the job's schedule runs; deploy a version first (START), then run it".into(),
+        ));
+    }
+    state.engine()?.force_run(&service).await?;
+    Ok((StatusCode::ACCEPTED, Json(view.service_status(&service))))
 }
 
 /// Redeploy a service at the version it runs (see [`redeploy_pin`]).

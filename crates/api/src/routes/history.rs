@@ -12,11 +12,12 @@ use slipway_api_types::{
     DeploymentHistoryEnvironmentV2Identifier, DeploymentHistoryService, DeploymentHistoryServiceDetails,
     DeploymentHistoryServiceIdentifier, DeploymentHistoryServicePaginatedResponseListV2, DeploymentHistoryServiceV1,
     DeploymentHistoryStage, DeploymentRequestQuery, DeploymentResponse, EnvDeploymentStatus, JobDeploymentDetails,
-    OtherDeploymentDetails, PageQuery, QueuedDeploymentRequestAuditingData, QueuedDeploymentRequestIdentifier,
-    QueuedDeploymentRequestWithStages, QueuedService, QueuedServiceIdentifier, QueuedStage, ReleaseResponse,
-    ResultsList, StageStatus, StartIdQuery, StatusDetails, TriggerAction, iso_duration,
+    JobRunResponse, OtherDeploymentDetails, PageQuery, QueuedDeploymentRequestAuditingData,
+    QueuedDeploymentRequestIdentifier, QueuedDeploymentRequestWithStages, QueuedService, QueuedServiceIdentifier,
+    QueuedStage, ReleaseResponse, ResultsList, StageStatus, StartIdQuery, StatusDetails, TriggerAction, iso_duration,
 };
 use slipway_model::deployment::{Deployment, DeploymentStage, Release, ServiceStep, StepStatus, plan_stages};
+use slipway_model::job::JobRun;
 use slipway_model::{
     ActionStatus, DeploymentState, Environment, Service, ServiceSpec, ServiceType, SubAction, Timestamp, Uuid,
     ValidationError,
@@ -545,4 +546,35 @@ pub async fn list_deployment_queue(
 pub async fn get_deployment(state: State, caller: Caller, Ids(id): Ids<Uuid>) -> ApiResult<Json<DeploymentResponse>> {
     let d = deployment(&state, &caller, id).await?;
     Ok(Json(DeploymentResponse::from(&d)))
+}
+
+/// The runs of a job, newest first: one page of `pageSize`.
+pub(crate) async fn list_job_runs(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    page: PageQuery,
+) -> ApiResult<Json<ResultsList<JobRunResponse>>> {
+    let (page, size) = page_of(&page)?;
+    let job = find(state, caller, ServiceType::Job, id).await?;
+    let mut runs: Vec<JobRun> = state.store.list(caller.organization_id, Filter::parent(job.id)).await?;
+    runs.reverse();
+    let skip = (page.saturating_sub(1) as usize).saturating_mul(size as usize);
+    let results = runs.iter().skip(skip).take(size as usize).map(|r| JobRunResponse::new(r, false)).collect::<Vec<_>>();
+    Ok(Json(results.into()))
+}
+
+/// One run of a job, with its log lines.
+pub(crate) async fn get_job_run(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    run: Uuid,
+) -> ApiResult<Json<JobRunResponse>> {
+    let job = find(state, caller, ServiceType::Job, id).await?;
+    let run: JobRun = state.store.get(caller.organization_id, run).await?;
+    if run.service_id != job.id {
+        return Err(slipway_store::StoreError::NotFound { what: "job run" }.into());
+    }
+    Ok(Json(JobRunResponse::new(&run, true)))
 }

@@ -198,6 +198,9 @@ macro_rules! deploy_handler {
             QueryParams(query): QueryParams<slipway_api_types::$query>,
         ) -> ApiResult<(StatusCode, Json<Status>)> {
             let action = DeployEvent::action(&query)?;
+            if DeployEvent::runs_cron_now(&query) {
+                return actions::run_cron_now(&state, &actor, id, Default::default()).await;
+            }
             actions::deploy_service(&state, &actor, $kind, id, action, Default::default()).await
         }
     };
@@ -217,6 +220,9 @@ macro_rules! deploy_handler {
         ) -> ApiResult<(StatusCode, Json<Status>)> {
             let action = DeployEvent::action(&query)?;
             let body = body.unwrap_or_default();
+            if DeployEvent::runs_cron_now(&query) {
+                return actions::run_cron_now(&state, &actor, id, DeployBody::asked(&body)).await;
+            }
             actions::deploy_service(&state, &actor, $kind, id, action, DeployBody::asked(&body)).await
         }
     };
@@ -224,6 +230,34 @@ macro_rules! deploy_handler {
 
 /// Generates the handlers only some kinds have.
 macro_rules! service_extra {
+    (runs, $kind:expr, $tag:tt, $item:tt, $param:tt, $name:tt) => {
+        /// Slipway: the job's runs (lifecycle events, scheduled and forced runs), newest first, without
+        /// their log lines.
+        #[utoipa::path(get, path = concat!($item, "/run"), operation_id = concat!("list", $name, "Runs"),
+                    tag = $tag, params(($param = Uuid, Path), slipway_api_types::PageQuery),
+                    responses((status = 200, body = ResultsList<slipway_api_types::JobRunResponse>), ApiErrors))]
+        pub async fn runs(
+            state: State,
+            caller: Caller,
+            Ids(id): Ids<Uuid>,
+            QueryParams(page): QueryParams<slipway_api_types::PageQuery>,
+        ) -> ApiResult<Json<ResultsList<slipway_api_types::JobRunResponse>>> {
+            crate::routes::history::list_job_runs(&state, &caller, id, page).await
+        }
+    };
+    (run, $kind:expr, $tag:tt, $item:tt, $param:tt, $name:tt) => {
+        /// Slipway: one run of the job, with the last lines it printed.
+        #[utoipa::path(get, path = concat!($item, "/run/{runId}"), operation_id = concat!("get", $name, "Run"),
+                    tag = $tag, params(($param = Uuid, Path), ("runId" = Uuid, Path)),
+                    responses((status = 200, body = slipway_api_types::JobRunResponse), ApiErrors))]
+        pub async fn run(
+            state: State,
+            caller: Caller,
+            Ids((id, run)): Ids<(Uuid, Uuid)>,
+        ) -> ApiResult<Json<slipway_api_types::JobRunResponse>> {
+            crate::routes::history::get_job_run(&state, &caller, id, run).await
+        }
+    };
     (stop, $kind:expr, $tag:tt, $item:tt, $param:tt, $name:tt) => {
         #[utoipa::path(post, path = concat!($item, "/stop"), operation_id = concat!("stop", $name), tag = $tag,
                     params(($param = Uuid, Path)), responses((status = 202, body = Status), ActionErrors))]
@@ -389,6 +423,9 @@ macro_rules! service_kind {
                 QueryParams(query): QueryParams<slipway_api_types::$query>,
             ) -> ApiResult<(StatusCode, Json<Status>)> {
                 let action = DeployEvent::action(&query)?;
+                if DeployEvent::runs_cron_now(&query) {
+                    return actions::run_cron_now(&state, &actor, id, Default::default()).await;
+                }
                 actions::redeploy_service(&state, &actor, $kind, id, action).await
             }
 
@@ -553,7 +590,7 @@ service_kind!(
     env_status_path = "/environment/{environmentId}/job/status",
     ops = ["createJob", "listJobs", "getJob", "editJob", "deleteJob", "getJobStatus", "getEnvironmentJobStatus"],
     deploy = [JobDeployQuery, JobDeployRequest],
-    extra = [stop]
+    extra = [stop, runs, run]
 );
 
 service_kind!(

@@ -195,6 +195,22 @@ async fn deploy_all_services_pins_versions_per_service() {
 }
 
 #[tokio::test]
+async fn a_cron_job_runs_now_only_once_deployed_and_lists_its_runs() {
+    let app = App::with_engine().await;
+    let (_, env) = app.project_and_env().await;
+    let registry = app.registry().await;
+    let cron = app.service(&env, "job", bodies::cron_job("nightly", &registry)).await;
+    let refused = app.post(&format!("/job/{cron}/deploy?forceEvent=CRON"), json!({})).await.refused(400, None);
+    assert!(refused["message"].as_str().unwrap().contains("never deployed"), "{refused}");
+    app.post(&format!("/job/{cron}/redeploy?forceEvent=CRON"), json!({})).await.refused(400, None);
+    app.post(&format!("/job/{cron}/deploy?forceEvent=CRON"), json!({"image_tag": "2"})).await.refused(400, None);
+    // No run yet; an unknown run is a 404.
+    assert_eq!(app.get(&format!("/job/{cron}/run")).await.expect(200), json!({"results": []}));
+    app.get(&format!("/job/{cron}/run/{}", uuid::Uuid::new_v4())).await.refused(404, None);
+    app.get(&format!("/job/{cron}/run?pageSize=0")).await.refused(400, Some("pageSize"));
+}
+
+#[tokio::test]
 async fn job_events_helm_and_terraform_deploys() {
     let app = App::with_engine().await;
     let (_, env) = app.project_and_env().await;

@@ -4,6 +4,7 @@
 //! readiness, environment transactions, rollback and autoscaling.
 
 mod balancing;
+mod cron;
 mod databases;
 mod deploy;
 mod failures;

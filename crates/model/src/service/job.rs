@@ -71,6 +71,21 @@ pub struct CronSchedule {
     pub arguments: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entrypoint: Option<String>,
+    /// Slipway: whether a run may start while the previous one still runs.
+    #[serde(default)]
+    pub concurrency_policy: ConcurrencyPolicy,
+}
+
+/// What a cron job does when it comes due while its previous run still runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ConcurrencyPolicy {
+    /// Skip this occurrence (recorded in the history as skipped): the default.
+    #[default]
+    Forbid,
+    /// Start another run beside it.
+    Allow,
 }
 
 fn utc() -> String {

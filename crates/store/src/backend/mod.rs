@@ -178,12 +178,13 @@ impl Backend {
 
     pub(crate) async fn update(&self, table: Table, what: &'static str, key: &Key, body: &Value) -> Result<()> {
         let text = format!(
-            "UPDATE {} SET name = $3, uses_id = $4, body = $5 WHERE id = $1 AND organization_id = $2",
+            "UPDATE {} SET name = $3, uses_id = $4, body = $5, kind = $6 WHERE id = $1 AND organization_id = $2",
             table.name()
         );
         let done = on_pool!(self, pool => {
             sqlx::query(sql(text))
                 .bind(key.id).bind(key.organization_id).bind(&key.name).bind(key.uses_id).bind(Json(body))
+                .bind(key.kind)
                 .execute(pool)
                 .await
                 .map_err(|e| classify(e, what, &key.name))?

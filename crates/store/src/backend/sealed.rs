@@ -36,6 +36,7 @@ const DOCUMENT_TABLES: &[(&str, &str)] = &[
     ("custom_domains", "id"),
     ("job_runs", "id"),
     ("job_outputs", "id"),
+    ("cron_states", "id"),
 ];
 
 /// Applies `rewrite` to every string of `value` that starts with `prefix`;
