@@ -54,7 +54,7 @@ fn login_then_manage_projects_and_environments() {
 }
 
 #[tokio::test]
-async fn service_list_shows_every_kind() {
+async fn service_list_shows_every_kind_and_jobs_list_their_runs() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let server = Server::start();
     let user = User::new();
@@ -90,6 +90,15 @@ async fn service_list_shows_every_kind() {
     listed.sort();
     assert_eq!(listed, ["db", "nightly", "web"]);
     assert!(services.as_array().unwrap().iter().all(|s| s["service_type"].is_string()));
+
+    // Jobs have runs; a cron job runs by hand once deployed.
+    let at = ["--project", "shop", "--env", "prod", "--service"];
+    let runs = user.run(&[&["runs"][..], &at[..], &["nightly"]].concat()).success();
+    assert!(runs.contains("`nightly` has not run yet"), "{runs}");
+    let refused = user.run(&[&["run"][..], &at[..], &["nightly"]].concat()).failure();
+    assert!(refused.contains("never deployed"), "{refused}");
+    let not_a_job = user.run(&[&["runs"][..], &at[..], &["web"]].concat()).failure();
+    assert!(not_a_job.contains("`web` is not a job"), "{not_a_job}");
 }
 
 /// Raw API calls, for what the CLI does not do.

@@ -236,3 +236,120 @@ async fn a_server_killed_mid_deploy_resumes_and_leaves_no_orphans() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+/// The runs of a job, as the API lists them.
+async fn job_runs(api: &Api, job: &str) -> Vec<Value> {
+    api.get(&format!("/job/{job}/run?pageSize=100")).await["results"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_server_killed_during_a_cron_run_finishes_it_after_a_restart_and_runs_no_occurrence_twice() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let data = tempfile::tempdir().unwrap();
+    let (api_port, edge_port) = (free_port(), free_port());
+    let server = Server::start(data.path(), api_port, edge_port);
+    let token = std::fs::read_to_string(data.path().join("admin-token")).unwrap().trim().to_owned();
+    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    let api = Api { base: format!("http://127.0.0.1:{api_port}"), token, http };
+    let org = api.get("/organization").await["results"][0]["id"].as_str().unwrap().to_owned();
+    let registries = api.get(&format!("/organization/{org}/containerRegistry")).await;
+    let local = registries["results"].as_array().unwrap().iter().find(|r| r["name"] == "local").unwrap()["id"].clone();
+    let project = api.post(&format!("/organization/{org}/project"), json!({"name": "cron"})).await;
+    let env =
+        api.post(&format!("/project/{}/environment", project["id"].as_str().unwrap()), json!({"name": "test"})).await;
+    let env_id = env["id"].as_str().unwrap().to_owned();
+    // Every 3 s, a run of 4 s; overlapping runs allowed, so that the run standing for the occurrences
+    // missed while the server was down is not skipped.
+    let job = api
+        .post(
+            &format!("/environment/{env_id}/job"),
+            json!({
+                "name": "beat", "cpu": 100, "memory": 64, "max_duration_seconds": 60,
+                "source": {"image": {"image_name": "localhost/slipway/postgresql", "tag": "15", "registry_id": local}},
+                "schedule": {"cronjob": {"scheduled_at": "*/3 * * * * *", "timezone": "Etc/UTC",
+                    "entrypoint": "/bin/sh", "arguments": ["-c", "echo start; sleep 4; echo done"],
+                    "concurrency_policy": "ALLOW"}},
+            }),
+        )
+        .await;
+    let job_id = job["id"].as_str().unwrap().to_owned();
+    let deployed = api.post(&format!("/job/{job_id}/deploy"), json!({})).await;
+    let deployment = deployed["deployment_request_id"].as_str().unwrap().to_owned();
+    let d = wait_for_deployment(&api, &deployment, |d| d["status"] != "QUEUED" && d["status"] != "RUNNING").await;
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+
+    // Kill the server while a run's instance runs, and keep it down across two occurrences or more.
+    let runtime = slipway_runtime_docker::DockerRuntime::connect(None).await.unwrap();
+    let filter = Labels::from([(label::SERVICE.to_owned(), job_id.clone())]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let instance = loop {
+        let instances = runtime.list(&filter).await.unwrap();
+        if let Some(i) = instances.into_iter().find(|i| i.state == slipway_runtime::InstanceState::Running) {
+            break i;
+        }
+        assert!(Instant::now() < deadline, "no run started");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    // The instance's name carries the start of its run's id.
+    let interrupted = job_runs(&api, &job_id)
+        .await
+        .into_iter()
+        .filter_map(|r| r["id"].as_str().map(str::to_owned))
+        .find(|id| instance.name.contains(&id.replace('-', "")[..6]))
+        .expect("the run of the running instance");
+    server.kill_9();
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let server = Server::start(data.path(), api_port, edge_port);
+
+    // The interrupted run is finished by the new server (its instance waited for), and the schedule
+    // goes on: a run after the restart stands for the occurrences missed meanwhile.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let runs = job_runs(&api, &job_id).await;
+        let finished = runs.iter().any(|r| r["id"] == interrupted.as_str() && r["status"] == "SUCCEEDED");
+        let caught_up = runs.iter().any(|r| {
+            r["status"] == "SUCCEEDED"
+                && r["message"].as_str().is_some_and(|m| m.contains("missed while no scheduler ran"))
+        });
+        if finished && caught_up {
+            break;
+        }
+        if Instant::now() >= deadline {
+            let summary: Vec<String> = runs
+                .iter()
+                .map(|r| format!("{} {} {} {}", r["id"], r["scheduled_for"], r["status"], r["message"]))
+                .collect();
+            let log = std::fs::read_to_string(data.path().join("server.log")).unwrap_or_default();
+            panic!(
+                "the interrupted run ({interrupted}) was not finished, or nothing caught up:\n{}\n{log}",
+                summary.join("\n")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let run = api.get(&format!("/job/{job_id}/run/{interrupted}")).await;
+    assert_eq!(run["logs"], json!(["start", "done"]), "{run}");
+    assert_eq!(run["exit_code"], 0, "{run}");
+
+    // No occurrence ran twice.
+    let runs = job_runs(&api, &job_id).await;
+    let mut due: Vec<&str> = runs.iter().filter_map(|r| r["scheduled_for"].as_str()).collect();
+    let all = due.len();
+    due.sort_unstable();
+    due.dedup();
+    assert_eq!(due.len(), all, "an occurrence ran twice: {runs:#?}");
+
+    // Stop the job; once its runs end, none of its instances is left.
+    api.post(&format!("/job/{job_id}/stop"), json!({})).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let running = job_runs(&api, &job_id).await.iter().any(|r| r["status"] == "RUNNING");
+        let instances = runtime.list(&filter).await.unwrap();
+        if !running && instances.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "runs or instances remain: {instances:#?}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    drop(server);
+}

@@ -7,7 +7,7 @@ use serde::Serialize;
 use slipway_api_types::{
     CancelEnvironmentDeploymentRequest, DeployAllRequest, DeploymentHistoryEnvironmentPaginatedResponseListV2,
     DeploymentHistoryServicePaginatedResponseListV2, DeploymentResponse, EnvironmentLogs,
-    EnvironmentServiceIdsAllRequest, EnvironmentStatus, EnvironmentStatuses, Link, Log, LogStreamLine,
+    EnvironmentServiceIdsAllRequest, EnvironmentStatus, EnvironmentStatuses, JobRunResponse, Link, Log, LogStreamLine,
     QueuedDeploymentRequestWithStages, RebootServicesRequest, ReleaseResponse, RollbackRequest, Status,
 };
 use slipway_model::ServiceType;
@@ -250,6 +250,21 @@ impl Client {
     /// (`GET /environment/{id}/deploymentQueue`).
     pub async fn deployment_queue(&self, environment: Uuid) -> Result<Vec<QueuedDeploymentRequestWithStages>, Error> {
         self.list(&format!("/environment/{environment}/deploymentQueue")).await
+    }
+
+    /// A page of a job's runs, newest first, without their log lines (`GET /job/{id}/run`).
+    pub async fn job_runs(&self, job: Uuid, page_size: u32, page: u32) -> Result<Vec<JobRunResponse>, Error> {
+        self.list(&format!("/job/{job}/run?pageSize={page_size}&page={page}")).await
+    }
+
+    /// One run of a job, with its log lines (`GET /job/{id}/run/{runId}`).
+    pub async fn job_run(&self, job: Uuid, run: Uuid) -> Result<JobRunResponse, Error> {
+        self.get(&format!("/job/{job}/run/{run}")).await
+    }
+
+    /// Runs a deployed cron job now (`POST /job/{id}/deploy?forceEvent=CRON`).
+    pub async fn run_cron_now(&self, job: Uuid) -> Result<Status, Error> {
+        self.send(Method::POST, &format!("/job/{job}/deploy?forceEvent=CRON"), None::<&()>).await
     }
 
     /// A service's releases, newest first, the one it runs marked

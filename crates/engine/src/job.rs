@@ -17,7 +17,7 @@ use slipway_model::job::{self, JobOutput, JobRun, JobRunStatus, JobTrigger, Outp
 use slipway_model::service::job::JobSpec;
 use slipway_model::variable::StoredValue;
 use slipway_model::{Timestamp, Uuid, naming};
-use slipway_runtime::{InstanceSpec, Labels, LogOptions, label};
+use slipway_runtime::{InstanceSpec, InstanceState, Labels, LogOptions, label};
 
 use crate::EngineError;
 use crate::rollout::{self, Ctx};
@@ -139,7 +139,14 @@ async fn attempts(
     ]);
     // An attempt recorded by a server that stopped: its instance may still run, or have exited.
     let mut adopted = match record.instance.clone() {
-        Some(name) if record.attempts > 0 => ctx.runtime.inspect(&name).await?,
+        Some(name) if record.attempts > 0 => match ctx.runtime.inspect(&name).await? {
+            Some(instance) if matches!(instance.state, InstanceState::Created | InstanceState::Dead) => {
+                // Made but never started (the server stopped in between): the attempt starts afresh.
+                ctx.runtime.remove(&instance.id).await?;
+                None
+            }
+            found => found,
+        },
         _ => None,
     };
     loop {

@@ -1,5 +1,6 @@
-//! `slipway history` (the deployments of an environment or a service) and
-//! `slipway releases` (what a service can roll back to).
+//! `slipway history` (the deployments of an environment or a service),
+//! `slipway releases` (what a service can roll back to), `slipway runs` (what
+//! a job's runs did) and `slipway run` (a cron job, now).
 
 use slipway_api_types::{
     DeploymentHistoryEnvironmentV2, DeploymentHistoryService, DeploymentHistoryServiceDetails, ReleaseResponse,
@@ -34,6 +35,28 @@ pub struct ReleasesArgs {
     target: ServiceTarget,
     #[command(flatten)]
     output: OutputArgs,
+}
+
+/// `slipway runs`.
+#[derive(Debug, clap::Args)]
+pub struct RunsArgs {
+    #[command(flatten)]
+    target: ServiceTarget,
+    /// One run (its id), with the last lines it printed.
+    #[arg(long, value_name = "RUN")]
+    run: Option<uuid::Uuid>,
+    /// How many runs to show, newest first.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    limit: u32,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// `slipway run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    target: ServiceTarget,
 }
 
 /// Reads pages of up to [`PAGE`] items until `limit` items or the last page.
@@ -188,6 +211,86 @@ pub async fn releases(args: ReleasesArgs, session: Session) -> anyhow::Result<()
         output::emit("(* the release it runs now)")?;
     }
     Ok(())
+}
+
+/// A job, by name or id, refused clearly when the service is another kind.
+async fn find_job(session: &Session, target: &ServiceTarget) -> anyhow::Result<slipway_client::ServiceSummary> {
+    let at = target.place.locate(session).await?;
+    let service = target::find_service(session, &at, &target.service).await?;
+    if service.kind != slipway_model::ServiceType::Job {
+        anyhow::bail!("`{}` is not a job: only jobs have runs", service.name);
+    }
+    Ok(service)
+}
+
+pub async fn runs(args: RunsArgs, session: Session) -> anyhow::Result<()> {
+    let job = find_job(&session, &args.target).await?;
+    if let Some(run) = args.run {
+        let run = session.client.job_run(job.id, run).await?;
+        if args.output.output == Output::Json {
+            return output::json(&run);
+        }
+        output::emit(&format!(
+            "run {} of `{}`: {} ({}), {}",
+            run.id,
+            job.name,
+            output::wire_name(&run.status),
+            output::wire_name(&run.trigger),
+            run_outcome(&run)
+        ))?;
+        if let Some(message) = &run.message {
+            output::emit(message)?;
+        }
+        for line in run.logs.iter().flatten() {
+            output::emit(&format!("| {line}"))?;
+        }
+        return Ok(());
+    }
+    let runs = pages(args.limit, |size, page| session.client.job_runs(job.id, size, page)).await?;
+    if args.output.output == Output::Json {
+        return output::json(&runs);
+    }
+    output::list(
+        args.output.output,
+        &runs,
+        &["id", "trigger", "status", "started", "due", "outcome"],
+        |r| {
+            vec![
+                r.id.to_string(),
+                output::wire_name(&r.trigger),
+                output::wire_name(&r.status),
+                output::time(r.started_at),
+                r.scheduled_for.map(output::time).unwrap_or_default(),
+                run_outcome(r),
+            ]
+        },
+        &format!("`{}` has not run yet.", job.name),
+    )
+}
+
+/// `exit 0 after 3 s, 2 attempts`.
+fn run_outcome(run: &slipway_api_types::JobRunResponse) -> String {
+    let mut parts = Vec::new();
+    if let Some(code) = run.exit_code {
+        parts.push(format!("exit {code}"));
+    }
+    if let Some(end) = run.finished_at {
+        parts.push(format!("after {}", output::duration((end - run.started_at).num_seconds())));
+    }
+    if run.attempts > 1 {
+        parts.push(format!("{} attempts", run.attempts));
+    }
+    parts.join(", ")
+}
+
+pub async fn run_now(args: RunArgs, session: Session) -> anyhow::Result<()> {
+    let job = find_job(&session, &args.target).await?;
+    session.client.run_cron_now(job.id).await?;
+    output::emit(&format!(
+        "`{}` is running now; see it with `slipway runs --service {}`",
+        job.name,
+        target::quote(&job.name)
+    ))
 }
 
 #[cfg(test)]

@@ -60,6 +60,11 @@ pub enum ClientCommand {
     History(history::HistoryArgs),
     /// The releases of a service, newest first: what it can roll back to.
     Releases(history::ReleasesArgs),
+    /// The runs of a job, newest first (lifecycle events, scheduled and forced runs), or one
+    /// run with the lines it printed.
+    Runs(history::RunsArgs),
+    /// Run a deployed cron job now, outside its schedule.
+    Run(history::RunArgs),
     /// Variables and secrets of a project, an environment or a service, and
     /// the effective variables a service runs with.
     Variable(variable::VariableArgs),
@@ -94,6 +99,8 @@ pub async fn run(command: ClientCommand) -> anyhow::Result<()> {
         ClientCommand::Status(args) => status::run(args, Session::open()?).await,
         ClientCommand::History(args) => history::history(args, Session::open()?).await,
         ClientCommand::Releases(args) => history::releases(args, Session::open()?).await,
+        ClientCommand::Runs(args) => history::runs(args, Session::open()?).await,
+        ClientCommand::Run(args) => history::run_now(args, Session::open()?).await,
         ClientCommand::Logs(args) => logs::run(args, Session::open()?).await,
         ClientCommand::Variable(args) => variable::run(args, Session::open()?).await,
         ClientCommand::Domain(args) => domain::run(args, Session::open()?).await,

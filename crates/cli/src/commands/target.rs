@@ -59,7 +59,7 @@ impl Located {
 }
 
 /// `name` as a shell word.
-fn quote(name: &str) -> String {
+pub fn quote(name: &str) -> String {
     if name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
         name.to_owned()
     } else {
