@@ -82,6 +82,21 @@ impl Api {
     }
 }
 
+/// A client of the server started in `data` with its admin token, and a new project `project` with an
+/// environment `test` in its organization: the client, the organization's id and the environment's.
+async fn api_with_environment(data: &Path, api_port: u16, project: &str) -> (Api, String, String) {
+    let token = std::fs::read_to_string(data.join("admin-token")).unwrap().trim().to_owned();
+    // No pooled connections: the server is killed and restarted under the client.
+    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    let api = Api { base: format!("http://127.0.0.1:{api_port}"), token, http };
+    let org = api.get("/organization").await["results"][0]["id"].as_str().unwrap().to_owned();
+    let project = api.post(&format!("/organization/{org}/project"), json!({"name": project})).await;
+    let env =
+        api.post(&format!("/project/{}/environment", project["id"].as_str().unwrap()), json!({"name": "test"})).await;
+    let env_id = env["id"].as_str().unwrap().to_owned();
+    (api, org, env_id)
+}
+
 fn git(dir: &Path, args: &[&str]) {
     assert!(Command::new("git").arg("-C").arg(dir).args(args).status().unwrap().success(), "git {args:?}");
 }
@@ -138,15 +153,7 @@ async fn a_server_killed_mid_deploy_resumes_and_leaves_no_orphans() {
 
     let (api_port, edge_port) = (free_port(), free_port());
     let server = Server::start(data.path(), api_port, edge_port);
-    let token = std::fs::read_to_string(data.path().join("admin-token")).unwrap().trim().to_owned();
-    // No pooled connections: the server is killed and restarted under the client.
-    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
-    let api = Api { base: format!("http://127.0.0.1:{api_port}"), token, http };
-    let org = api.get("/organization").await["results"][0]["id"].as_str().unwrap().to_owned();
-    let project = api.post(&format!("/organization/{org}/project"), json!({"name": "crash"})).await;
-    let env =
-        api.post(&format!("/project/{}/environment", project["id"].as_str().unwrap()), json!({"name": "test"})).await;
-    let env_id = env["id"].as_str().unwrap().to_owned();
+    let (api, _, env_id) = api_with_environment(data.path(), api_port, "crash").await;
     // A readiness probe that passes only after a few seconds: the deploy
     // spends them with its new instance started and not yet switched.
     let app = api
@@ -248,16 +255,9 @@ async fn a_server_killed_during_a_cron_run_finishes_it_after_a_restart_and_runs_
     let data = tempfile::tempdir().unwrap();
     let (api_port, edge_port) = (free_port(), free_port());
     let server = Server::start(data.path(), api_port, edge_port);
-    let token = std::fs::read_to_string(data.path().join("admin-token")).unwrap().trim().to_owned();
-    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
-    let api = Api { base: format!("http://127.0.0.1:{api_port}"), token, http };
-    let org = api.get("/organization").await["results"][0]["id"].as_str().unwrap().to_owned();
+    let (api, org, env_id) = api_with_environment(data.path(), api_port, "cron").await;
     let registries = api.get(&format!("/organization/{org}/containerRegistry")).await;
     let local = registries["results"].as_array().unwrap().iter().find(|r| r["name"] == "local").unwrap()["id"].clone();
-    let project = api.post(&format!("/organization/{org}/project"), json!({"name": "cron"})).await;
-    let env =
-        api.post(&format!("/project/{}/environment", project["id"].as_str().unwrap()), json!({"name": "test"})).await;
-    let env_id = env["id"].as_str().unwrap().to_owned();
     // Every 3 s, a run of 4 s; overlapping runs allowed, so that the run standing for the occurrences
     // missed while the server was down is not skipped.
     let job = api
