@@ -24,7 +24,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the Slipway server (API, and later engine and edge proxy).
-    Server(server::ServerArgs),
+    Server(Box<server::ServerArgs>),
     /// Administer a server's store directly, without the API.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
@@ -53,7 +53,7 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Server(args) => server::run(args).await,
+            Command::Server(args) => server::run(*args).await,
             Command::Admin(cmd) => admin::run(cmd).await,
             Command::Secrets(cmd) => secrets::run(cmd).await,
             Command::Images(args) => commands::images::run(args).await,

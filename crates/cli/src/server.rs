@@ -97,6 +97,10 @@ pub struct ServerArgs {
     /// Default: the system's resolvers (`/etc/resolv.conf`).
     #[arg(long, env = "SLIPWAY_DNS_RESOLVER", value_name = "IP:PORT")]
     dns_resolver: Option<SocketAddr>,
+    /// The `terraform` CLI Terraform services run: a path, or a name looked
+    /// up in `PATH` (default `terraform`).
+    #[arg(long, env = "SLIPWAY_TERRAFORM_BIN", value_name = "PATH")]
+    terraform_bin: Option<PathBuf>,
     /// Address to serve Prometheus metrics on, at `/metrics` (the edge's
     /// requests by host and status class, latency histograms, open
     /// websockets, ejections). Off unless set; it has no authentication, so
@@ -109,7 +113,7 @@ pub struct ServerArgs {
     /// A TOML file with any of the options above (`listen`, `data_dir`,
     /// `database_url`, `organization_name`, `edge_listen`, `base_domain`,
     /// `public_http_port`, `deployment_lease`, `body_limit`,
-    /// `local_database_images`, `dns_resolver`, and `[database_images]`: `TYPE` or
+    /// `local_database_images`, `dns_resolver`, `terraform_bin`, and `[database_images]`: `TYPE` or
     /// `TYPE:VERSION` → image reference, `{version}` replaced).
     #[arg(long, env = "SLIPWAY_CONFIG")]
     config: Option<PathBuf>,
@@ -132,6 +136,7 @@ struct FileConfig {
     body_limit: Option<usize>,
     local_database_images: Option<bool>,
     dns_resolver: Option<SocketAddr>,
+    terraform_bin: Option<PathBuf>,
     metrics_listen: Option<SocketAddr>,
     #[serde(default)]
     database_images: std::collections::BTreeMap<String, String>,
@@ -150,6 +155,7 @@ struct Settings {
     deployment_lease: Option<u64>,
     body_limit: usize,
     dns_resolver: Option<SocketAddr>,
+    terraform_bin: Option<PathBuf>,
     database_images: slipway_engine::DatabaseImages,
     tls: crate::tls::TlsArgs,
     metrics_listen: Option<SocketAddr>,
@@ -184,6 +190,7 @@ impl ServerArgs {
             deployment_lease: self.deployment_lease.or(file.deployment_lease),
             body_limit: file.body_limit.unwrap_or(1024 * 1024),
             dns_resolver: self.dns_resolver.or(file.dns_resolver),
+            terraform_bin: self.terraform_bin.or(file.terraform_bin),
             metrics_listen: self.metrics_listen.or(file.metrics_listen),
             edge_access_log: self.edge_access_log,
             database_images: {
@@ -302,6 +309,9 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     engine_config.base_domain = settings.base_domain.clone();
     engine_config.database_images = settings.database_images.clone();
     engine_config.public_http_port = settings.public_http_port.unwrap_or(edge_port);
+    if let Some(bin) = &settings.terraform_bin {
+        engine_config.terraform_bin = bin.clone();
+    }
     if let Some(lease) = settings.deployment_lease {
         engine_config.lease = std::time::Duration::from_secs(lease.max(2));
         engine_config.heartbeat = engine_config.lease / 3;

@@ -35,6 +35,7 @@ mod probe;
 mod rollout;
 mod scheduler;
 mod steps;
+mod terraform;
 pub mod variables;
 mod worker;
 
@@ -156,6 +157,8 @@ pub struct EngineConfig {
     pub database_images: DatabaseImages,
     /// How often the cron scheduler looks for runs that are due.
     pub scheduler_tick: Duration,
+    /// The `terraform` CLI Terraform services run (a name looked up in `PATH`, or a path).
+    pub terraform_bin: PathBuf,
 }
 
 impl EngineConfig {
@@ -176,6 +179,7 @@ impl EngineConfig {
             monitor_interval: Duration::from_secs(5),
             database_images: DatabaseImages::default(),
             scheduler_tick: scheduler::DEFAULT_TICK,
+            terraform_bin: PathBuf::from("terraform"),
         }
     }
 }

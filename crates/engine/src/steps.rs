@@ -96,9 +96,7 @@ async fn deploy(ctx: &Ctx, deployment: &Deployment, state: &mut ServiceState) ->
                 "Helm charts need a Kubernetes cluster: this environment runs on a local container engine",
             ));
         }
-        ServiceType::Terraform => {
-            return Err(EngineError::failed("Terraform services cannot be deployed yet by this Slipway version"));
-        }
+        ServiceType::Terraform => return crate::terraform::deploy(ctx, deployment, state).await,
         ServiceType::Database if Workload::of(&ctx.service.spec).is_none() => {
             return crate::managed::deploy(ctx, deployment, state).await;
         }
@@ -138,7 +136,7 @@ async fn deploy(ctx: &Ctx, deployment: &Deployment, state: &mut ServiceState) ->
 /// Records in `release` the variables its instances run with (sealed), and
 /// their digest. A database's are its image's settings; another service's
 /// are its effective variables, its own commit id being the release's.
-async fn attach_variables(ctx: &Ctx, release: &mut Release) -> Result<(), EngineError> {
+pub(crate) async fn attach_variables(ctx: &Ctx, release: &mut Release) -> Result<(), EngineError> {
     let variables = match &ctx.service.spec {
         ServiceSpec::Database(db) => {
             let mut creds = database::credentials(ctx, db).await?;
@@ -317,6 +315,9 @@ async fn restart(ctx: &Ctx, state: &mut ServiceState) -> Result<Option<Uuid>, En
 
 async fn delete(ctx: &Ctx, deployment: &Deployment, state: &mut ServiceState) -> Result<Option<Uuid>, EngineError> {
     run_event_of_current(ctx, deployment, state, JobTrigger::Delete).await?;
+    if ctx.service.kind() == ServiceType::Terraform {
+        crate::terraform::destroy(&ctx.step("destroy"), deployment, state).await?;
+    }
     if ctx.service.kind() == ServiceType::Job {
         scheduler::disarm(ctx).await?;
         job::forget_output(ctx).await?;

@@ -238,13 +238,13 @@ async fn service_facts(
             facts.git_commit = current_commit(store, service).await?;
         }
         ServiceSpec::Container(_) => facts.public_host = first_public_host(service, base_domain),
-        ServiceSpec::Job(_) => facts.outputs = job_outputs(store, secrets, service).await?,
+        ServiceSpec::Job(_) | ServiceSpec::Terraform(_) => facts.outputs = job_outputs(store, secrets, service).await?,
         _ => {}
     }
     Ok(facts)
 }
 
-/// What a job's last run published, values in clear.
+/// What a job's or a Terraform service's last run published, values in clear.
 async fn job_outputs(
     store: &Store,
     secrets: &SecretBox,

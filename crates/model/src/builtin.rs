@@ -111,7 +111,11 @@ pub fn environment_builtins(env: &EnvironmentFacts<'_>, services: &[ServiceFacts
             _ => {}
         }
         for (key, value, sensitive) in &s.outputs {
-            out.push(var(crate::job::output_variable(s.id, key), value.clone(), *sensitive, id));
+            let name = match s.kind {
+                ServiceType::Terraform => crate::terraform::output_variable(s.id, key),
+                _ => crate::job::output_variable(s.id, key),
+            };
+            out.push(var(name, value.clone(), *sensitive, id));
         }
     }
     out

@@ -123,6 +123,9 @@ pub struct DeploymentTarget {
     /// The version to deploy, when pinned.
     #[serde(default)]
     pub version: Option<VersionPin>,
+    /// Terraform services: plan only, change nothing (`TerraformDeployRequest.action: PLAN`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub plan_only: bool,
 }
 
 /// Who or what asked for a deployment (`EnvironmentStatusEventOriginEnum`).
@@ -275,6 +278,11 @@ pub struct Deployment {
 }
 
 impl Deployment {
+    /// Whether this deployment only plans the Terraform service `service`.
+    pub fn plans_only(&self, service: Uuid) -> bool {
+        self.targets.iter().any(|t| t.service_id == service && t.plan_only)
+    }
+
     /// A new queued deployment.
     pub fn new(
         organization_id: Uuid,

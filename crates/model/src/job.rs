@@ -164,7 +164,8 @@ pub struct OutputValue {
     pub sensitive: bool,
 }
 
-/// The output of a job's last successful run that wrote one: one record per job.
+/// What a service's last successful run published: a job's output file, a Terraform service's
+/// outputs. One record per service.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobOutput {
     /// The same as the job's id: a job has one output.

@@ -22,6 +22,7 @@ mod project;
 mod registry;
 pub mod service;
 mod status;
+pub mod terraform;
 pub mod validate;
 pub mod variable;
 

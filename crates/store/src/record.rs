@@ -6,6 +6,7 @@ use slipway_model::custom_domain::CustomDomain;
 use slipway_model::deployment::{DeploymentStage, Release};
 use slipway_model::job::{CronState, JobOutput, JobRun, JobRunStatus};
 use slipway_model::service::database::{DatabaseCredentials, DatabaseServer};
+use slipway_model::terraform::{TerraformLock, TerraformState};
 use slipway_model::variable::{Variable, VariableKind};
 use slipway_model::{
     Cluster, ContainerRegistry, Environment, Project, Service, ServiceSpec, ServiceType, Timestamp, Uuid,
@@ -45,6 +46,10 @@ pub enum Table {
     JobOutputs,
     /// Where a cron job's schedule stands.
     CronStates,
+    /// The Terraform state of a service.
+    TerraformStates,
+    /// The run holding a Terraform service's state.
+    TerraformLocks,
 }
 
 impl Table {
@@ -69,6 +74,8 @@ impl Table {
             Table::JobRuns => "job_runs",
             Table::JobOutputs => "job_outputs",
             Table::CronStates => "cron_states",
+            Table::TerraformStates => "terraform_states",
+            Table::TerraformLocks => "terraform_locks",
         }
     }
 }
@@ -260,6 +267,26 @@ plain_record!(CronState, Table::CronStates, "cron state", |c| Key {
     uses_id: None,
     name: "schedule".to_owned(),
     created_at: c.updated_at,
+});
+
+plain_record!(TerraformState, Table::TerraformStates, "Terraform state", |t| Key {
+    id: t.id,
+    organization_id: t.organization_id,
+    parent_id: t.service_id,
+    kind: "",
+    uses_id: None,
+    name: "state".to_owned(),
+    created_at: t.updated_at,
+});
+
+plain_record!(TerraformLock, Table::TerraformLocks, "Terraform lock", |l| Key {
+    id: l.id,
+    organization_id: l.organization_id,
+    parent_id: l.service_id,
+    kind: "",
+    uses_id: None,
+    name: "lock".to_owned(),
+    created_at: l.since,
 });
 
 /// A service as stored: its metadata and its spec document.

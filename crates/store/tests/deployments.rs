@@ -148,7 +148,7 @@ async fn history_logs_releases_stages_and_states_round_trip() {
         let mut ids = Vec::new();
         for _ in 0..3 {
             let mut d = deployment(&f, env);
-            d.targets = vec![DeploymentTarget { service_id: new_id(), version: None }];
+            d.targets = vec![DeploymentTarget { service_id: new_id(), version: None, plan_only: false }];
             f.store.insert_deployment(&d).await.unwrap();
             ids.push(d.id);
         }

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use slipway_api_types::{
     CancelEnvironmentDeploymentRequest, ContainerDeployRequest, DatabaseDeployQuery, DeployAllRequest, DeployRequest,
     EnvironmentServiceIdsAllRequest, EnvironmentStatus, HelmDeployQuery, HelmDeployRequest, JobDeployQuery,
-    JobDeployRequest, NoQuery, RebootServicesRequest, RollbackRequest, Status, TerraformDeployRequest,
+    JobDeployRequest, NoQuery, RebootServicesRequest, RollbackRequest, Status, TerraformAction, TerraformDeployRequest,
 };
 use slipway_model::deployment::{Deployment, DeploymentAction, DeploymentTarget, Release, VersionPin};
 use slipway_model::{Environment, Role, Service, ServiceSpec, ServiceType, Uuid, ValidationError};
@@ -26,6 +26,8 @@ use crate::status::EnvView;
 pub(crate) struct AskedVersion<'a> {
     git_commit_id: Option<&'a str>,
     image_tag: Option<&'a str>,
+    /// Terraform: plan only.
+    plan_only: bool,
     /// Fields given that Slipway cannot honour yet.
     unsupported: Vec<&'static str>,
 }
@@ -34,7 +36,12 @@ impl<'a> AskedVersion<'a> {
     fn new(git_commit_id: Option<&'a String>, image_tag: Option<&'a String>) -> Self {
         // An empty value asks for nothing in particular.
         let given = |v: Option<&'a String>| v.map(String::as_str).filter(|v| !v.is_empty());
-        AskedVersion { git_commit_id: given(git_commit_id), image_tag: given(image_tag), unsupported: Vec::new() }
+        AskedVersion {
+            git_commit_id: given(git_commit_id),
+            image_tag: given(image_tag),
+            plan_only: false,
+            unsupported: Vec::new(),
+        }
     }
 
     fn unsupported(mut self, field: &'static str, given: bool) -> Self {
@@ -86,9 +93,11 @@ impl DeployBody for HelmDeployRequest {
 
 impl DeployBody for TerraformDeployRequest {
     fn asked(&self) -> AskedVersion<'_> {
-        AskedVersion::default()
+        let mut asked = AskedVersion::default()
             .unsupported("git_commit_id", self.git_commit_id.as_ref().is_some_and(|v| !v.is_empty()))
-            .unsupported("action", self.action.is_some())
+            .unsupported("action", self.action.is_some_and(|a| a != TerraformAction::Plan));
+        asked.plan_only = self.action == Some(TerraformAction::Plan);
+        asked
     }
 }
 
@@ -225,7 +234,7 @@ async fn submit(
 }
 
 fn target(service_id: Uuid, version: Option<VersionPin>) -> DeploymentTarget {
-    DeploymentTarget { service_id, version }
+    DeploymentTarget { service_id, version, plan_only: false }
 }
 
 fn nothing_to_act_on(message: &str) -> ApiError {
@@ -502,9 +511,9 @@ async fn queue_for_service(
     service: &Service,
     view: EnvView,
     action: DeploymentAction,
-    pin: Option<VersionPin>,
+    target: DeploymentTarget,
 ) -> ApiResult<(StatusCode, Json<Status>)> {
-    let queued = submit(state, actor, &view.env, action, vec![target(service.id, pin)], false).await?;
+    let queued = submit(state, actor, &view.env, action, vec![target], false).await?;
     let view = reloaded(state, view, &queued).await?;
     Ok((StatusCode::ACCEPTED, Json(view.service_status(service))))
 }
@@ -529,7 +538,8 @@ pub(crate) async fn deploy_service(
             "a version only goes with a START event (a deploy); leave the body out".into(),
         ));
     };
-    queue_for_service(state, actor, &service, view, action, pin).await
+    let target = DeploymentTarget { plan_only: asked.plan_only, ..target(service.id, pin) };
+    queue_for_service(state, actor, &service, view, action, target).await
 }
 
 /// Runs a deployed cron job now, at the release its schedule runs (`forceEvent=CRON`); a run in
@@ -572,7 +582,7 @@ pub(crate) async fn redeploy_service(
     actor.require(Role::Developer, &format!("redeploy {} services", kind.path()))?;
     let (service, view) = service_and_view(state, actor, kind, id).await?;
     let pin = if action == DeploymentAction::Deploy { redeploy_pin(&view, &service) } else { None };
-    queue_for_service(state, actor, &service, view, action, pin).await
+    queue_for_service(state, actor, &service, view, action, target(service.id, pin)).await
 }
 
 /// Stop, restart or uninstall a service that was deployed.
@@ -597,7 +607,7 @@ pub(crate) async fn service_action(
             kind.path()
         )));
     }
-    queue_for_service(state, actor, &service, view, action, None).await
+    queue_for_service(state, actor, &service, view, action, target(service.id, None)).await
 }
 
 /// Deletes a service: at once when it was never deployed, else through a
@@ -653,5 +663,5 @@ pub(crate) async fn rollback_service(
         Err(e) => return Err(e.into()),
     }
     let pin = Some(VersionPin::Release(body.release_id));
-    queue_for_service(state, actor, &service, view, DeploymentAction::Deploy, pin).await
+    queue_for_service(state, actor, &service, view, DeploymentAction::Deploy, target(service.id, pin)).await
 }

@@ -242,10 +242,15 @@ async fn job_events_helm_and_terraform_deploys() {
         .refused(400, Some("chart_version"));
     app.post(&format!("/helm/{helm}/deploy?forceEvent=DIFF"), json!({})).await.refused(400, Some("forceEvent"));
     app.post(&format!("/terraform/{tf}/deploy"), json!({})).await.expect(202);
-    app.post(&format!("/terraform/{tf}/deploy"), json!({"action": "PLAN"})).await.refused(400, Some("action"));
+    app.post(&format!("/terraform/{tf}/deploy"), json!({"action": "PLAN"})).await.expect(202);
+    app.post(&format!("/terraform/{tf}/deploy"), json!({"action": "FORCE_UNLOCK"})).await.refused(400, Some("action"));
     let body = json!({"helms": [{"id": helm, "git_commit_id": "a1b2c3d"}]});
     app.post(&format!("/environment/{env}/service/deploy"), body).await.refused(400, Some("helms[0].git_commit_id"));
-    assert_eq!(app.pending(&env).await.len(), 5);
+    let pending = app.pending(&env).await;
+    assert_eq!(pending.len(), 6);
+    let plans: Vec<bool> =
+        pending.iter().filter(|d| d.targets_service(uuid(&tf))).map(|d| d.plans_only(uuid(&tf))).collect();
+    assert_eq!(plans, [false, true], "the second Terraform deploy only plans");
 }
 
 #[tokio::test]

@@ -198,7 +198,7 @@ async fn service_history_and_releases() {
     let World { app, env, web, nginx, deployment: d, web_release, .. } = world().await;
     // A queued deployment of the container alone shows in its history, not the application's.
     let e: Environment = app.store.get(app.org_id(), uuid(&env)).await.unwrap();
-    let target = DeploymentTarget { service_id: uuid(&nginx), version: None };
+    let target = DeploymentTarget { service_id: uuid(&nginx), version: None, plan_only: false };
     let queued = Deployment::new(
         app.org_id(),
         e.project_id,

@@ -133,7 +133,7 @@ async fn deleting_a_service_removes_what_it_ran_and_the_images_built_for_it() {
         app.project_id,
         h.env.id,
         slipway_model::deployment::DeploymentAction::Delete,
-        vec![slipway_model::deployment::DeploymentTarget { service_id: app.id, version: None }],
+        vec![slipway_model::deployment::DeploymentTarget { service_id: app.id, version: None, plan_only: false }],
         slipway_model::deployment::Origin::Api,
         "test".into(),
     );

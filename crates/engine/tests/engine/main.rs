@@ -14,4 +14,5 @@ mod privacy;
 mod registry;
 mod scaling;
 mod support;
+mod terraform;
 mod websocket;

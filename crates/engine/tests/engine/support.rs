@@ -83,6 +83,11 @@ pub struct Harness {
 
 impl Harness {
     pub async fn new() -> Harness {
+        Harness::with_config(|_| {}).await
+    }
+
+    /// A harness whose engine runs with `configure` applied to the test configuration.
+    pub async fn with_config(configure: impl FnOnce(&mut EngineConfig)) -> Harness {
         let _ = rustls::crypto::ring::default_provider().install_default();
         // `RUST_LOG=slipway_engine=debug` shows what the engine does.
         let _ = tracing_subscriber::fmt()
@@ -139,6 +144,7 @@ impl Harness {
         config.readiness_timeout = Duration::from_secs(60);
         config.drain_timeout = Duration::from_secs(10);
         config.database_images = slipway_engine::DatabaseImages::local();
+        configure(&mut config);
         let engine = Engine::new(
             store.clone(),
             Arc::new(HostRuntime(runtime.clone())),
@@ -190,8 +196,10 @@ impl Harness {
 
     /// Queues a deployment and returns it without waiting.
     pub async fn submit(&self, action: DeploymentAction, targets: Vec<(Uuid, Option<VersionPin>)>) -> Deployment {
-        let targets =
-            targets.into_iter().map(|(service_id, version)| DeploymentTarget { service_id, version }).collect();
+        let targets = targets
+            .into_iter()
+            .map(|(service_id, version)| DeploymentTarget { service_id, version, plan_only: false })
+            .collect();
         let d = Deployment::new(self.org, self.project, self.env.id, action, targets, Origin::Api, "test".into());
         self.engine.submit(&d).await.unwrap();
         d
@@ -278,8 +286,10 @@ impl Harness {
 
     /// Deploys `env` and waits.
     pub async fn deploy_to(&self, env: &Environment, targets: Vec<(Uuid, Option<VersionPin>)>) -> Deployment {
-        let targets =
-            targets.into_iter().map(|(service_id, version)| DeploymentTarget { service_id, version }).collect();
+        let targets = targets
+            .into_iter()
+            .map(|(service_id, version)| DeploymentTarget { service_id, version, plan_only: false })
+            .collect();
         let d = Deployment::new(
             self.org,
             self.project,
@@ -412,7 +422,7 @@ impl AppRepo {
     }
 }
 
-fn git(dir: &Path, args: &[&str]) {
+pub fn git(dir: &Path, args: &[&str]) {
     let status = Command::new("git").arg("-C").arg(dir).args(args).status().unwrap();
     assert!(status.success(), "git {args:?} failed");
 }

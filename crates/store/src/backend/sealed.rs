@@ -37,6 +37,8 @@ const DOCUMENT_TABLES: &[(&str, &str)] = &[
     ("job_runs", "id"),
     ("job_outputs", "id"),
     ("cron_states", "id"),
+    ("terraform_states", "id"),
+    ("terraform_locks", "id"),
 ];
 
 /// Applies `rewrite` to every string of `value` that starts with `prefix`;
