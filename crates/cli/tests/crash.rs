@@ -1,6 +1,7 @@
 //! Crash safety with the real binary: `kill -9` the server in the middle of a
 //! deployment, start it again, and the deployment is resumed by the new
 //! process; the environment converges with no orphan or duplicate instance.
+//! The same for a cron run, and a Terraform service keeps its state.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -352,4 +353,63 @@ async fn a_server_killed_during_a_cron_run_finishes_it_after_a_restart_and_runs_
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     drop(server);
+}
+
+/// Deploys with `body` (POST `path`), waits for the deployment to end, and returns its status and log.
+async fn deploy_and_log(api: &Api, env_id: &str, path: &str, body: Value) -> (String, String) {
+    let queued = api.post(path, body).await;
+    let id = queued["deployment_request_id"].as_str().unwrap().to_owned();
+    let d = wait_for_deployment(api, &id, |d| d["status"] != "QUEUED" && d["status"] != "RUNNING").await;
+    let log = api.get(&format!("/environment/{env_id}/logs?version={id}")).await.to_string();
+    (d["status"].as_str().unwrap_or_default().to_owned(), log)
+}
+
+#[tokio::test]
+async fn a_terraform_state_survives_a_server_restart() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let repo = tempfile::tempdir().unwrap();
+    let r = repo.path();
+    git(r, &["init", "-q", "-b", "main"]);
+    git(r, &["config", "user.email", "test@slipway.invalid"]);
+    git(r, &["config", "user.name", "Slipway Test"]);
+    std::fs::write(
+        r.join("main.tf"),
+        "resource \"terraform_data\" \"marker\" {\n  input = \"kept\"\n}\n\noutput \"marker\" {\n  value = terraform_data.marker.output\n}\n",
+    )
+    .unwrap();
+    git(r, &["add", "-A"]);
+    git(r, &["commit", "-q", "-m", "infra"]);
+
+    let data = tempfile::tempdir().unwrap();
+    let (api_port, edge_port) = (free_port(), free_port());
+    let server = Server::start(data.path(), api_port, edge_port);
+    let (api, _, env_id) = api_with_environment(data.path(), api_port, "infra").await;
+    let tf = api
+        .post(
+            &format!("/environment/{env_id}/terraform"),
+            json!({
+                "name": "infra", "description": "",
+                "auto_deploy_config": {"auto_deploy": false, "terraform_action": "DEFAULT"},
+                "terraform_files_source": {"git_repository": {"url": format!("file://{}", r.display()), "root_path": "/"}},
+                "terraform_variables_source": {"tf_var_file_paths": [], "tf_vars": []},
+                "backend": {"kubernetes": {}}, "engine": "TERRAFORM",
+                "provider_version": {"explicit_version": "1.11"},
+                "job_resources": {"cpu_milli": 500, "ram_mib": 256, "gpu": 0, "storage_gib": 1},
+            }),
+        )
+        .await;
+    let tf_id = tf["id"].as_str().unwrap().to_owned();
+    let (status, log) = deploy_and_log(&api, &env_id, &format!("/terraform/{tf_id}/deploy"), json!({})).await;
+    assert_eq!(status, "SUCCEEDED", "{log}");
+    assert!(log.contains("Apply complete! Resources: 1 added"), "{log}");
+
+    // Killed and started again: the state is still Slipway's, so nothing is created twice.
+    server.kill_9();
+    let _server = Server::start(data.path(), api_port, edge_port);
+    let (status, log) = deploy_and_log(&api, &env_id, &format!("/terraform/{tf_id}/deploy"), json!({})).await;
+    assert_eq!(status, "SUCCEEDED", "{log}");
+    assert!(log.contains("No changes."), "the state was lost across the restart: {log}");
+    let (status, log) = deploy_and_log(&api, &env_id, &format!("/terraform/{tf_id}/uninstall"), json!({})).await;
+    assert_eq!(status, "SUCCEEDED", "{log}");
+    assert!(log.contains("Destroy complete! Resources: 1 destroyed."), "{log}");
 }
