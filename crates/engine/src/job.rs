@@ -109,6 +109,7 @@ pub(crate) async fn execute(
         }
     }
     ctx.inner.store.update(&record).await?;
+    ctx.inner.store.prune::<JobRun>(ctx.service.organization_id, ctx.service.id, job::RUNS_KEPT).await?;
     result.map(|()| record)
 }
 

@@ -15,6 +15,8 @@ pub const OUTPUT_DIR: &str = "/qovery-output";
 pub const OUTPUT_FILE: &str = "/qovery-output/qovery-output.json";
 /// Largest output file accepted, in bytes.
 pub const MAX_OUTPUT_LEN: usize = 256 * 1024;
+/// Runs a job's history keeps (the newest).
+pub const RUNS_KEPT: u32 = 200;
 /// Log lines a run keeps in its history (the last ones).
 pub const RUN_LOG_LINES: usize = 500;
 

@@ -179,6 +179,12 @@ impl Store {
         self.backend.delete(R::TABLE, R::WHAT, organization_id, id).await
     }
 
+    /// Deletes the children of `parent` of kind `R` but the `keep` newest (a job's oldest runs);
+    /// returns how many went.
+    pub async fn prune<R: Record>(&self, organization_id: Uuid, parent: Uuid, keep: u32) -> Result<u64> {
+        self.backend.prune(R::TABLE, organization_id, parent, keep).await
+    }
+
     /// Deletes the resources of kind `R` that use `id` (the aliases and
     /// overrides of a variable); returns how many.
     pub async fn delete_using<R: Record>(&self, organization_id: Uuid, id: Uuid) -> Result<u64> {

@@ -418,7 +418,7 @@ async fn sealed_values_are_rewritten_everywhere_in_one_transaction() {
 }
 
 #[tokio::test]
-async fn cron_states_list_as_armed_while_they_have_a_next_run_and_runs_are_claimed_once() {
+async fn cron_states_list_as_armed_while_they_have_a_next_run_and_runs_are_claimed_once_and_pruned() {
     use slipway_model::job::{CronState, JobRun, JobRunStatus, JobTrigger, scheduled_run_id};
     for store in backends().await.stores {
         let f = tenant(&store, "acme").await;
@@ -467,6 +467,16 @@ async fn cron_states_list_as_armed_while_they_have_a_next_run_and_runs_are_claim
         };
         store.insert(&run).await.unwrap();
         assert!(matches!(store.insert(&run).await, Err(StoreError::NameTaken { .. })));
+        // The history keeps the newest runs.
+        let mut ids = vec![run.id];
+        for _ in 0..4 {
+            let newer = JobRun { id: new_id(), started_at: now(), ..run.clone() };
+            store.insert(&newer).await.unwrap();
+            ids.push(newer.id);
+        }
+        assert_eq!(store.prune::<JobRun>(f.org.id, job.id, 2).await.unwrap(), 3);
+        let kept: Vec<JobRun> = store.list(f.org.id, Filter::parent(job.id)).await.unwrap();
+        assert_eq!(kept.iter().map(|r| r.id).collect::<Vec<_>>(), ids[3..]);
         // Both go with their job.
         store.delete::<Service>(f.org.id, job.id).await.unwrap();
         assert!(store.list::<JobRun>(f.org.id, Filter::parent(job.id)).await.unwrap().is_empty());

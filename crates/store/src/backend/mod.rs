@@ -229,6 +229,18 @@ impl Backend {
         Ok(rows)
     }
 
+    pub(crate) async fn prune(&self, table: Table, org: Uuid, parent: Uuid, keep: u32) -> Result<u64> {
+        let text = format!(
+            "DELETE FROM {t} WHERE organization_id = $1 AND parent_id = $2 AND id NOT IN \
+             (SELECT id FROM {t} WHERE organization_id = $1 AND parent_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3)",
+            t = table.name()
+        );
+        let done = on_pool!(self, pool => {
+            sqlx::query(sql(text)).bind(org).bind(parent).bind(i64::from(keep)).execute(pool).await?.rows_affected()
+        });
+        Ok(done)
+    }
+
     pub(crate) async fn delete(&self, table: Table, what: &'static str, org: Uuid, id: Uuid) -> Result<()> {
         let text = format!("DELETE FROM {} WHERE id = $1 AND organization_id = $2", table.name());
         let done = on_pool!(self, pool => {
