@@ -40,12 +40,21 @@ variable "token" {
   sensitive = true
 }
 
+variable "region" {
+  type    = string
+  default = "unset"
+}
+
 resource "terraform_data" "greeting" {
   input = var.greeting
 }
 
 output "greeting" {
   value = terraform_data.greeting.output
+}
+
+output "region" {
+  value = var.region
 }
 
 output "api-token" {
@@ -55,6 +64,7 @@ output "api-token" {
 "#,
         )
         .unwrap();
+        std::fs::write(root.join("infra/staging.tfvars"), "region = \"eu-west-3\"\n").unwrap();
         git(root, &["add", "-A"]);
         git(root, &["commit", "-q", "-m", "infra"]);
         InfraRepo { dir }
@@ -66,7 +76,7 @@ output "api-token" {
             "auto_deploy_config": {"auto_deploy": false, "terraform_action": "DEFAULT"},
             "terraform_files_source": {"git_repository": {
                 "url": format!("file://{}", self.dir.path().display()), "branch": "main", "root_path": root_path}},
-            "terraform_variables_source": {"tf_var_file_paths": [], "tf_vars": [
+            "terraform_variables_source": {"tf_var_file_paths": ["staging.tfvars"], "tf_vars": [
                 {"key": "greeting", "value": "hello from terraform", "secret": false},
                 {"key": "token", "value": "tf-s3cr3t-91c2", "secret": true}]},
             "backend": {"kubernetes": {}},
@@ -118,10 +128,11 @@ async fn a_terraform_service_applies_its_outputs_reach_an_app_its_state_is_kept_
 
     // The outputs reached the app, deployed in a later stage.
     let z = short_id(tf.id);
-    let seen =
-        sh(&h, &app, &format!("echo \"$QOVERY_OUTPUT_TERRAFORM_{z}_greeting|$QOVERY_OUTPUT_TERRAFORM_{z}_api_token\""))
-            .await;
-    assert_eq!(seen.trim(), "hello from terraform|tf-s3cr3t-91c2");
+    let echo = format!(
+        "echo \"$QOVERY_OUTPUT_TERRAFORM_{z}_greeting|$QOVERY_OUTPUT_TERRAFORM_{z}_api_token|$QOVERY_OUTPUT_TERRAFORM_{z}_region\""
+    );
+    // The inline variables and the variables file both reached Terraform.
+    assert_eq!(sh(&h, &app, &echo).await.trim(), "hello from terraform|tf-s3cr3t-91c2|eu-west-3");
     let outputs: Vec<JobOutput> = h.store.list(h.org, Filter::parent(tf.id)).await.unwrap();
     let token = outputs[0].values.iter().find(|v| v.key == "api-token").unwrap();
     assert!(token.sensitive && !format!("{:?}", token.value).contains("tf-s3cr3t-91c2"));
