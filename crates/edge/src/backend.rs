@@ -48,10 +48,13 @@ impl BackendState {
         until != 0 && millis_since(self.epoch, now) < until
     }
 
-    /// Records a failed connection: the backend is tried last for `cooldown`.
-    pub(crate) fn mark_unreachable(&self, cooldown: Duration) {
-        let until = millis_since(self.epoch, Instant::now()).saturating_add(saturating_millis(cooldown)).max(1);
-        self.cooling_until_ms.store(until, Ordering::Relaxed);
+    /// Records a failed connection: the backend is tried last for `cooldown` from now. Returns whether
+    /// this call ejected it (it was not cooling already): of failures racing each other, exactly one.
+    pub(crate) fn mark_unreachable(&self, cooldown: Duration) -> bool {
+        let now = millis_since(self.epoch, Instant::now());
+        let until = now.saturating_add(saturating_millis(cooldown)).max(1);
+        let previous = self.cooling_until_ms.swap(until, Ordering::Relaxed);
+        previous == 0 || now >= previous
     }
 
     /// Records a successful exchange: the backend leaves its cooldown.
@@ -71,8 +74,7 @@ impl BackendState {
         if in_a_row < threshold.max(1) || self.is_cooling(Instant::now()) {
             return false;
         }
-        self.mark_unreachable(cooldown);
-        true
+        self.mark_unreachable(cooldown)
     }
 
     /// A signal that changes when the backend's tunnels are asked to close.
@@ -218,7 +220,8 @@ mod tests {
         let registry = BackendRegistry::new();
         let a = registry.resolve(addr(2));
         assert!(!a.is_cooling(Instant::now()));
-        a.mark_unreachable(Duration::from_secs(60));
+        assert!(a.mark_unreachable(Duration::from_secs(60)), "the first failure ejects");
+        assert!(!a.mark_unreachable(Duration::from_secs(60)), "a cooling backend is not ejected again");
         assert!(a.is_cooling(Instant::now()));
         assert!(!a.is_cooling(Instant::now() + Duration::from_secs(61)));
         a.mark_reachable();

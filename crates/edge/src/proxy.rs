@@ -232,11 +232,10 @@ impl Proxy {
                         continue;
                     }
                     if error.is_connect() {
-                        if !in_flight.backend().is_cooling(Instant::now()) {
+                        if in_flight.backend().mark_unreachable(self.config.backend_cooldown) {
                             self.router.metrics().ejected();
                             tracing::warn!(host = name, %backend, "backend ejected: it refused a connection");
                         }
-                        in_flight.backend().mark_unreachable(self.config.backend_cooldown);
                     } else {
                         self.failed(in_flight.backend(), name);
                     }

@@ -470,7 +470,7 @@ mod tests {
     fn cooling_backends_go_last() {
         let router = Router::new();
         router.set_route("app.test", [addr(1), addr(2)]).expect("set");
-        router.backend_state(addr(1)).expect("state").mark_unreachable(Duration::from_secs(60));
+        let _ = router.backend_state(addr(1)).expect("state").mark_unreachable(Duration::from_secs(60));
         for _ in 0..4 {
             let mut attempt = Attempt::default();
             assert_eq!(picked(&router, "app.test", &mut attempt), Some(addr(2)));

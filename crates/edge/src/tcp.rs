@@ -171,10 +171,9 @@ impl Forwarder {
                 Ok(Err(error)) => tracing::debug!(backend = %addr, %error, "tcp backend refused"),
                 Err(_) => tracing::debug!(backend = %addr, "tcp backend did not accept in time"),
             }
-            if !in_flight.backend().is_cooling(Instant::now()) {
+            if in_flight.backend().mark_unreachable(self.cooldown) {
                 self.router.metrics().ejected();
             }
-            in_flight.backend().mark_unreachable(self.cooldown);
         }
         None
     }
