@@ -99,6 +99,24 @@ fn details(action: DeploymentAction, status: ActionStatus) -> StatusDetails {
     StatusDetails { action: action.service_action(), status, sub_action: SubAction::None }
 }
 
+/// What `d` does to a Terraform service (its plan, apply or destroy); nothing for other kinds.
+fn sub_action(d: &Deployment, service: &Service) -> SubAction {
+    if service.kind() != ServiceType::Terraform {
+        return SubAction::None;
+    }
+    match d.action {
+        DeploymentAction::Deploy if d.plans_only(service.id) => SubAction::TerraformPlanOnly,
+        DeploymentAction::Deploy => SubAction::TerraformPlanAndApply,
+        DeploymentAction::Delete => SubAction::TerraformDestroy,
+        DeploymentAction::Stop | DeploymentAction::Restart => SubAction::None,
+    }
+}
+
+/// The details of `d`'s action on `service`.
+fn service_details(d: &Deployment, service: &Service, status: ActionStatus) -> StatusDetails {
+    StatusDetails { sub_action: sub_action(d, service), ..details(d.action, status) }
+}
+
 /// An environment as the status computation sees it.
 #[derive(Debug)]
 pub(crate) struct EnvView {
@@ -217,9 +235,9 @@ impl EnvView {
                 Some(s) if s.is_final() => s.action_status(),
                 _ => ActionStatus::Ongoing,
             };
-            (rec.state, details(d.action, status), Some(d.id))
+            (rec.state, service_details(d, service, status), Some(d.id))
         } else if let Some(d) = running.or(queued) {
-            (d.action.queued_state(), details(d.action, ActionStatus::Queued), Some(d.id))
+            (d.action.queued_state(), service_details(d, service, ActionStatus::Queued), Some(d.id))
         } else {
             let state = recorded.map_or(DeploymentState::Ready, |s| s.state);
             let details = StatusDetails {

@@ -63,7 +63,13 @@ pub(crate) async fn run(ctx: &Ctx, deployment: &Deployment) -> Result<Outcome, E
     };
     match result {
         Ok(release_id) => {
-            set_state(ctx, deployment, &mut state, deployment.action.done_state(), DeploymentStatus::Succeeded).await?;
+            // A plan changes nothing: the service stays as it was.
+            let done = if deployment.action == DeploymentAction::Deploy && deployment.plans_only(ctx.service.id) {
+                if state.current_release.is_some() { DeploymentState::Deployed } else { DeploymentState::Ready }
+            } else {
+                deployment.action.done_state()
+            };
+            set_state(ctx, deployment, &mut state, done, DeploymentStatus::Succeeded).await?;
             Ok(Outcome { release_id, previous_release_id: previous })
         }
         Err(EngineError::Canceled) => {

@@ -211,6 +211,17 @@ async fn a_cron_job_runs_now_only_once_deployed_and_lists_its_runs() {
 }
 
 #[tokio::test]
+async fn a_terraform_plan_only_deploy_says_so_in_the_status() {
+    let app = App::with_engine().await;
+    let (_, env) = app.project_and_env().await;
+    let tf = app.service(&env, "terraform", bodies::terraform("infra")).await;
+    let plan = app.post(&format!("/terraform/{tf}/deploy"), json!({"action": "PLAN"})).await.expect(202);
+    assert_eq!(plan["status_details"]["sub_action"], "TERRAFORM_PLAN_ONLY", "{plan}");
+    let status = app.get(&format!("/terraform/{tf}/status")).await.expect(200);
+    assert_eq!(status["status_details"]["sub_action"], "TERRAFORM_PLAN_ONLY", "{status}");
+}
+
+#[tokio::test]
 async fn job_events_helm_and_terraform_deploys() {
     let app = App::with_engine().await;
     let (_, env) = app.project_and_env().await;
@@ -241,7 +252,8 @@ async fn job_events_helm_and_terraform_deploys() {
         .await
         .refused(400, Some("chart_version"));
     app.post(&format!("/helm/{helm}/deploy?forceEvent=DIFF"), json!({})).await.refused(400, Some("forceEvent"));
-    app.post(&format!("/terraform/{tf}/deploy"), json!({})).await.expect(202);
+    let apply = app.post(&format!("/terraform/{tf}/deploy"), json!({})).await.expect(202);
+    assert_eq!(apply["status_details"]["sub_action"], "TERRAFORM_PLAN_AND_APPLY", "{apply}");
     app.post(&format!("/terraform/{tf}/deploy"), json!({"action": "PLAN"})).await.expect(202);
     app.post(&format!("/terraform/{tf}/deploy"), json!({"action": "FORCE_UNLOCK"})).await.refused(400, Some("action"));
     let body = json!({"helms": [{"id": helm, "git_commit_id": "a1b2c3d"}]});

@@ -9,7 +9,7 @@ use slipway_model::deployment::{
 };
 use slipway_model::job::JobOutput;
 use slipway_model::terraform::{TerraformLock, TerraformState};
-use slipway_model::{Service, ServiceType, new_id, now, short_id};
+use slipway_model::{DeploymentState, Service, ServiceType, new_id, now, short_id};
 use slipway_store::{Filter, StoreError};
 
 use crate::support::{Harness, client_app, git, sh};
@@ -119,6 +119,9 @@ async fn a_terraform_service_applies_its_outputs_reach_an_app_its_state_is_kept_
     assert!(log.contains("Plan: 1 to add, 0 to change, 0 to destroy.") && !log.contains("Apply complete"), "{log}");
     assert!(matches!(h.store.get::<TerraformState>(h.org, tf.id).await, Err(StoreError::NotFound { .. })));
     assert!(h.store.list::<Release>(h.org, Filter::parent(tf.id)).await.unwrap().is_empty());
+    let states = h.store.service_states(h.org, Some(h.env.id)).await.unwrap();
+    let tf_state = states.iter().find(|s| s.service_id == tf.id).unwrap();
+    assert_eq!((tf_state.state, tf_state.current_release), (DeploymentState::Ready, None), "a plan deploys nothing");
 
     let d = h.deploy(vec![]).await;
     let log = log_text(&h, &d).await;
