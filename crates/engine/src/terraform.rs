@@ -157,7 +157,7 @@ impl Run {
         std::fs::create_dir_all(&parent)
             .map_err(|e| EngineError::failed(format!("cannot make {}: {e}", parent.display())))?;
         let dir = tempfile::Builder::new()
-            .prefix(&format!("{}-{}-", ctx.service.id.simple(), &deployment.id.simple().to_string()[..8]))
+            .prefix(&run_dir_prefix(ctx.service.id, deployment.id))
             .tempdir_in(&parent)
             .map_err(|e| EngineError::failed(format!("cannot make a working directory: {e}")))?;
         let to = dir.path().to_owned();
@@ -185,8 +185,11 @@ impl Run {
         release: &Release,
     ) -> Result<(), EngineError> {
         let keeps_state = matches!(self.spec.backend, TerraformBackend::Kubernetes {});
-        lock(ctx, deployment, operation).await?;
+        let resumed = lock(ctx, deployment, operation).await?;
         let result = async {
+            if keeps_state && resumed {
+                recover_interrupted_state(ctx, deployment, self.dir.path()).await?;
+            }
             if keeps_state {
                 restore_state(ctx, self.dir.path()).await?;
             }
@@ -352,8 +355,9 @@ impl Cli<'_> {
     }
 }
 
-/// Takes the service's lock for this deployment, or says who holds it.
-async fn lock(ctx: &Ctx, deployment: &Deployment, operation: Operation) -> Result<(), EngineError> {
+/// Takes the service's lock for this deployment, or says who holds it. Returns whether the deployment
+/// took back a lock it held before its server stopped (a resumed deployment).
+async fn lock(ctx: &Ctx, deployment: &Deployment, operation: Operation) -> Result<bool, EngineError> {
     let lock = TerraformLock {
         id: ctx.service.id,
         organization_id: ctx.service.organization_id,
@@ -364,14 +368,14 @@ async fn lock(ctx: &Ctx, deployment: &Deployment, operation: Operation) -> Resul
         since: slipway_model::now(),
     };
     match ctx.inner.store.insert(&lock).await {
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(false),
         Err(StoreError::NameTaken { .. }) => {
             let held: TerraformLock = ctx.inner.store.get(ctx.service.organization_id, ctx.service.id).await?;
             if held.deployment_id == deployment.id {
                 // This deployment held it before its server stopped: it goes on with it.
                 ctx.warn("taking back the state lock this deployment held before its server stopped");
                 ctx.inner.store.update(&lock).await?;
-                return Ok(());
+                return Ok(true);
             }
             Err(EngineError::failed(format!(
                 "the Terraform state of `{}` is locked by deployment {} ({} since {}): a second run is refused \
@@ -413,26 +417,69 @@ async fn restore_state(ctx: &Ctx, dir: &Path) -> Result<(), EngineError> {
 
 /// Stores the working directory's state, sealed.
 async fn save_state(ctx: &Ctx, deployment: &Deployment, dir: &Path) -> Result<(), EngineError> {
-    let path = dir.join(STATE_FILE);
-    let text = match std::fs::read_to_string(&path) {
+    let text = match std::fs::read_to_string(dir.join(STATE_FILE)) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(EngineError::failed(format!("cannot read the Terraform state: {e}"))),
     };
-    let serial =
-        serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|v| v["serial"].as_u64()).unwrap_or_default();
+    let serial = store_state(ctx, deployment, &text).await?;
+    ctx.info(&format!("state saved (serial {serial})"));
+    Ok(())
+}
+
+/// Stores `text` as the service's state, sealed; its serial.
+async fn store_state(ctx: &Ctx, deployment: &Deployment, text: &str) -> Result<u64, EngineError> {
+    let serial = state_serial(text);
     let state = TerraformState {
         id: ctx.service.id,
         organization_id: ctx.service.organization_id,
         environment_id: ctx.service.environment_id,
         service_id: ctx.service.id,
-        state: ctx.inner.secrets.seal(&text),
+        state: ctx.inner.secrets.seal(text),
         serial,
         deployment_id: deployment.id,
         updated_at: slipway_model::now(),
     };
     ctx.inner.store.upsert(&state).await?;
-    ctx.info(&format!("state saved (serial {serial})"));
+    Ok(serial)
+}
+
+fn state_serial(text: &str) -> u64 {
+    serde_json::from_str::<serde_json::Value>(text).ok().and_then(|v| v["serial"].as_u64()).unwrap_or_default()
+}
+
+/// The start of the names of this deployment's working directories for this service.
+fn run_dir_prefix(service: Uuid, deployment: Uuid) -> String {
+    format!("{}-{}-", service.simple(), &deployment.simple().to_string()[..8])
+}
+
+/// A resumed deployment: its run before the server stopped may have changed resources, and Terraform
+/// wrote what it did into that run's working directory, which the stop left behind. A state there
+/// newer than the stored one becomes the stored one; the directory goes.
+async fn recover_interrupted_state(ctx: &Ctx, deployment: &Deployment, current: &Path) -> Result<(), EngineError> {
+    let parent = ctx.inner.config.data_dir.join("terraform");
+    let prefix = run_dir_prefix(ctx.service.id, deployment.id);
+    let Ok(entries) = std::fs::read_dir(&parent) else { return Ok(()) };
+    let stored = match ctx.inner.store.get::<TerraformState>(ctx.service.organization_id, ctx.service.id).await {
+        Ok(stored) => Some(stored.serial),
+        Err(StoreError::NotFound { .. }) => None,
+        Err(error) => return Err(error.into()),
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path == current || !entry.file_name().to_string_lossy().starts_with(&prefix) {
+            continue;
+        }
+        if let Ok(text) = std::fs::read_to_string(path.join(STATE_FILE))
+            && stored.is_none_or(|serial| state_serial(&text) > serial)
+        {
+            let serial = store_state(ctx, deployment, &text).await?;
+            ctx.warn(&format!("recovered the state the interrupted run left (serial {serial})"));
+        }
+        if let Err(error) = std::fs::remove_dir_all(&path) {
+            ctx.warn(&format!("cannot remove the interrupted run's directory {}: {error}", path.display()));
+        }
+    }
     Ok(())
 }
 

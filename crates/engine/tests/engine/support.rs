@@ -75,6 +75,8 @@ pub struct Harness {
     pub org: Uuid,
     pub project: Uuid,
     pub env: Environment,
+    /// The engine's data directory.
+    pub data_dir: std::path::PathBuf,
     /// Environments added with [`Harness::add_environment`], cleaned up with `env`.
     more_envs: std::sync::Mutex<Vec<Uuid>>,
     shutdown: tokio::sync::watch::Sender<bool>,
@@ -162,6 +164,7 @@ impl Harness {
             org: org.id,
             project: project.id,
             env,
+            data_dir: dir.path().to_path_buf(),
             more_envs: std::sync::Mutex::default(),
             shutdown,
             _dir: dir,

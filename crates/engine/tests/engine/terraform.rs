@@ -198,6 +198,45 @@ async fn a_second_run_is_refused_while_the_state_is_locked_and_a_missing_root_pa
 }
 
 #[tokio::test]
+async fn a_resumed_deployment_recovers_the_state_its_interrupted_run_left() {
+    let h = Harness::new().await;
+    let repo = InfraRepo::new();
+    let tf = h.add_service(ServiceType::Terraform, repo.body("infra", "/infra")).await;
+    let first = h.deploy(vec![(tf.id, None)]).await;
+    assert_eq!(first.status, DeploymentStatus::Succeeded, "{}", log_text(&h, &first).await);
+    // As if a run had applied and its server had stopped before storing the state: the store has
+    // none, the run's lock is held, and its working directory holds what Terraform wrote.
+    let stored: TerraformState = h.store.get(h.org, tf.id).await.unwrap();
+    let written = h.engine.secrets().open(&stored.state).unwrap();
+    h.store.delete::<TerraformState>(h.org, tf.id).await.unwrap();
+    let target = DeploymentTarget { service_id: tf.id, version: None, plan_only: false };
+    let resumed =
+        Deployment::new(h.org, h.project, h.env.id, DeploymentAction::Deploy, vec![target], Origin::Api, "t".into());
+    let lock = TerraformLock {
+        id: tf.id,
+        organization_id: h.org,
+        service_id: tf.id,
+        deployment_id: resumed.id,
+        holder: "worker-gone".into(),
+        operation: "apply".into(),
+        since: now(),
+    };
+    h.store.insert(&lock).await.unwrap();
+    let left =
+        h.data_dir.join("terraform").join(format!("{}-{}-left", tf.id.simple(), &resumed.id.simple().to_string()[..8]));
+    std::fs::create_dir_all(&left).unwrap();
+    std::fs::write(left.join("terraform.tfstate"), &written).unwrap();
+
+    h.engine.submit(&resumed).await.unwrap();
+    let resumed = h.finish(&resumed).await;
+    let log = log_text(&h, &resumed).await;
+    assert_eq!(resumed.status, DeploymentStatus::Succeeded, "{log}");
+    assert!(log.contains("recovered the state the interrupted run left"), "{log}");
+    assert!(log.contains("No changes."), "the recovered state knows the resource: {log}");
+    assert!(!left.exists(), "the interrupted run's directory is removed");
+}
+
+#[tokio::test]
 async fn without_the_terraform_cli_a_deploy_fails_saying_so() {
     let h = Harness::with_config(|c| c.terraform_bin = "/nonexistent/bin/terraform".into()).await;
     let repo = InfraRepo::new();
