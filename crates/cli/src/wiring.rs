@@ -70,4 +70,8 @@ impl Traffic for EdgeTraffic {
         let drain = self.0.drain(backends, timeout);
         Box::pin(async move { drain.await.in_flight() })
     }
+
+    fn https_port(&self, host: &str) -> Option<u16> {
+        self.0.https_port_for(host)
+    }
 }

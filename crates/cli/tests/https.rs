@@ -1,5 +1,6 @@
 //! HTTPS through a real `slipway server`: the certificate the edge presents for a dev host verifies
-//! against the CA `slipway ca export` prints, checked by a real TLS client (openssl).
+//! against the CA `slipway ca export` prints, checked by a real TLS client (openssl); links name HTTPS for
+//! the hosts the edge has a certificate for.
 
 #[allow(dead_code)]
 mod support;
@@ -51,4 +52,58 @@ fn the_exported_local_ca_verifies_the_edges_https_certificate() {
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     let refused = s_client(https, "shop-z1234abcd.localhost", &other);
     assert!(!refused.contains("Verification: OK"), "{refused}");
+}
+
+/// A blocking API call with the server's admin token; the JSON answer.
+fn api(server: &Server, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let mut request = reqwest::Client::new()
+            .request(method, format!("{}{path}", server.url()))
+            .header("Authorization", format!("Token {}", server.admin_token()));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert!(status.is_success(), "{path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+    })
+}
+
+#[test]
+fn links_use_https_for_hosts_the_edge_has_a_certificate_for() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let [port, https] = free_ports();
+    let server = Server::spawn(
+        |cmd| cmd.args(["--listen", &format!("127.0.0.1:{port}"), "--https-listen", &format!("127.0.0.1:{https}")]),
+        &[port],
+    );
+    let post = |path: &str, body: serde_json::Value| api(&server, reqwest::Method::POST, path, Some(body));
+    let org =
+        api(&server, reqwest::Method::GET, "/organization", None)["results"][0]["id"].as_str().unwrap().to_owned();
+    let registry =
+        api(&server, reqwest::Method::GET, &format!("/organization/{org}/containerRegistry"), None)["results"][0]["id"]
+            .clone();
+    let project = post(&format!("/organization/{org}/project"), serde_json::json!({"name": "shop"}));
+    let env =
+        post(&format!("/project/{}/environment", project["id"].as_str().unwrap()), serde_json::json!({"name": "dev"}));
+    let web = post(
+        &format!("/environment/{}/container", env["id"].as_str().unwrap()),
+        serde_json::json!({"name": "web", "registry_id": registry, "image_name": "nginx", "tag": "1.27", "healthchecks": {},
+               "ports": [{"internal_port": 80, "publicly_accessible": true}]}),
+    );
+    let id = web["id"].as_str().unwrap();
+    // A custom domain outside the dev domains, with no ACME: no certificate, so plain HTTP.
+    post(
+        &format!("/container/{id}/customDomain"),
+        serde_json::json!({"domain": "www.shop.test", "generate_certificate": true}),
+    );
+    let links = api(&server, reqwest::Method::GET, &format!("/container/{id}/link"), None);
+    let urls: Vec<&str> = links["results"].as_array().unwrap().iter().map(|l| l["url"].as_str().unwrap()).collect();
+    assert_eq!(urls.len(), 2, "{links}");
+    // The generated host is under `localhost`, a dev domain: the local CA certifies it.
+    assert!(urls[0].starts_with("https://web-z") && urls[0].ends_with(&format!(".localhost:{https}")), "{urls:?}");
+    assert!(urls[1].starts_with("http://www.shop.test:"), "{urls:?}");
 }

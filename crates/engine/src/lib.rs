@@ -117,6 +117,12 @@ pub trait Traffic: Send + Sync + fmt::Debug {
     /// Resolves once no request is in flight to any of `backends` (which no
     /// route names any more), or at `timeout`; yields how many still were.
     fn drain(&self, backends: Vec<SocketAddr>, timeout: Duration) -> Pin<Box<dyn Future<Output = usize> + Send>>;
+    /// The public port HTTPS requests for `host` reach the edge at, when the edge serves `host` over
+    /// HTTPS now (TLS on, and a certificate for it); `None` otherwise.
+    fn https_port(&self, host: &str) -> Option<u16> {
+        let _ = host;
+        None
+    }
 }
 
 /// Gives the runtime of a cluster.
@@ -310,13 +316,19 @@ impl Engine {
             rollout::public_routes(service, &workload, &self.inner.config.base_domain, extras)
                 .into_iter()
                 .filter_map(|r| {
-                    let Entry::Http { host, path, .. } = r.entry else { return None };
+                    let Entry::Http { host, path, certificate, .. } = r.entry else { return None };
                     let path = if path == "/" { String::new() } else { path };
+                    // A host with a certificate is reached over HTTPS when the edge serves it.
+                    let https = if certificate { self.inner.traffic.https_port(&host) } else { None };
+                    let (scheme, port, usual) = match https {
+                        Some(https) => ("https", https, 443),
+                        None => ("http", port, 80),
+                    };
                     Some(PublicUrl {
-                        url: if port == 80 {
-                            format!("http://{host}{path}")
+                        url: if port == usual {
+                            format!("{scheme}://{host}{path}")
                         } else {
-                            format!("http://{host}:{port}{path}")
+                            format!("{scheme}://{host}:{port}{path}")
                         },
                         generated: !custom.contains(host.as_str()),
                         host,

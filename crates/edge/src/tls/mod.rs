@@ -319,6 +319,18 @@ impl Edge {
         self.tls.get().map(|tls| tls.local_ca_pem().to_owned())
     }
 
+    /// The public port HTTPS requests for `host` reach the edge at, when it serves `host` over HTTPS now:
+    /// TLS is on, its listener serving, and it has a certificate for `host` (a dev domain's, or one issued).
+    pub fn https_port_for(&self, host: &str) -> Option<u16> {
+        let tls = self.tls.get()?;
+        let host = HostName::parse(host).ok()?;
+        if !tls.has_certificate(&host) {
+            return None;
+        }
+        let port = tls.config.public_https_port.unwrap_or_else(|| tls.https_port.load(Ordering::Relaxed));
+        (port != 0).then_some(port)
+    }
+
     /// The ACME certificate the edge serves for `host`, if it has one.
     pub fn acme_certificate(&self, host: &str) -> Option<CertificateInfo> {
         let tls = self.tls.get()?;
