@@ -110,19 +110,11 @@ struct Api {
 
 impl Api {
     async fn get(&self, path: &str) -> Value {
-        let response =
-            self.http.get(format!("{}{path}", self.base)).header("Authorization", format!("Token {}", self.token));
-        let response = response.send().await.unwrap();
-        assert!(response.status().is_success(), "GET {path}: {}", response.status());
-        response.json().await.unwrap()
+        support::api_call(&self.http, &self.base, &self.token, reqwest::Method::GET, path, None).await
     }
 
     async fn post(&self, path: &str, body: Value) {
-        let request =
-            self.http.post(format!("{}{path}", self.base)).header("Authorization", format!("Token {}", self.token));
-        let response = request.json(&body).send().await.unwrap();
-        let status = response.status();
-        assert!(status.is_success(), "POST {path}: {status}: {}", response.text().await.unwrap());
+        support::api_call(&self.http, &self.base, &self.token, reqwest::Method::POST, path, Some(body)).await;
     }
 }
 

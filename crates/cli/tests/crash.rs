@@ -3,6 +3,9 @@
 //! process; the environment converges with no orphan or duplicate instance.
 //! The same for a cron run, and a Terraform service keeps its state.
 
+#[allow(dead_code)]
+mod support;
+
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -62,18 +65,7 @@ struct Api {
 
 impl Api {
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .header("Authorization", format!("Token {}", self.token));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        assert!(status.is_success(), "{path}: {status} {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
+        support::api_call(&self.http, &self.base, &self.token, method, path, body).await
     }
     async fn get(&self, path: &str) -> Value {
         self.call(reqwest::Method::GET, path, None).await

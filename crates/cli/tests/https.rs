@@ -57,19 +57,8 @@ fn the_exported_local_ca_verifies_the_edges_https_certificate() {
 /// A blocking API call with the server's admin token; the JSON answer.
 fn api(server: &Server, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    runtime.block_on(async {
-        let mut request = reqwest::Client::new()
-            .request(method, format!("{}{path}", server.url()))
-            .header("Authorization", format!("Token {}", server.admin_token()));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        assert!(status.is_success(), "{path}: {status} {text}");
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
-    })
+    let http = reqwest::Client::new();
+    runtime.block_on(support::api_call(&http, &server.url(), &server.admin_token(), method, path, body))
 }
 
 #[test]
