@@ -40,6 +40,28 @@ ensure_rust() {
   fi
 }
 
+# The `terraform` CLI Terraform services run (tests use its built-in
+# `terraform_data` resource only, so no provider is ever downloaded). Debian
+# does not package it: when it is missing, the release zip is installed into
+# ~/.local/bin.
+TERRAFORM_VERSION="${TERRAFORM_VERSION:-1.11.4}"
+ensure_terraform() {
+  [ -x "$HOME/.local/bin/terraform" ] && export PATH="$HOME/.local/bin:$PATH"
+  command -v terraform >/dev/null && return
+  log "installing terraform $TERRAFORM_VERSION into ~/.local/bin"
+  apt_install curl ca-certificates unzip
+  local arch zip
+  arch="$(dpkg --print-architecture)"
+  zip="$(mktemp)"
+  curl -sSfL -o "$zip" \
+    "https://releases.hashicorp.com/terraform/${TERRAFORM_VERSION}/terraform_${TERRAFORM_VERSION}_linux_${arch}.zip" \
+    || die "cannot download terraform; install the terraform CLI (on PATH, or --terraform-bin) and retry"
+  mkdir -p "$HOME/.local/bin"
+  unzip -o -q "$zip" terraform -d "$HOME/.local/bin" || die "cannot unpack terraform"
+  rm -f "$zip"
+  export PATH="$HOME/.local/bin:$PATH"
+}
+
 # The system packages Slipway's build and tests use. Node.js and PostgreSQL
 # count as present when their commands are, whichever package brought them.
 ensure_system_packages() {

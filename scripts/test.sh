@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 
 ensure_system_packages
 ensure_rust
+ensure_terraform
 
 log "container engines"
 endpoints="$(SLIPWAY_ENGINES="${SLIPWAY_ENGINES:-podman docker}" bash scripts/setup-engine.sh)"
